@@ -1,0 +1,117 @@
+// Command jmi places, answers and reviews XMPP calls from a terminal, and
+// helps client developers debug XEP-0353 Jingle Message Initiation.
+//
+// Usage:
+//
+//	jmi <command> [flags] [arguments]
+//
+// Run "jmi help" for the list of commands and their exit statuses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Exit statuses of the jmi command.
+const (
+	exitOK          = 0 // success (for call: answered and finished)
+	exitError       = 1 // an error
+	exitUsage       = 2 // bad usage
+	exitDeclined    = 3 // call: the callee declined
+	exitNotAnswered = 4 // call: withdrawn or timed out
+)
+
+// env is what a subcommand may touch: its arguments and the standard streams.
+type env struct {
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e env) error
+}
+
+// commands lists every subcommand; one line each.
+var commands = []command{
+	{name: "parse", summary: "decode one JMI <message/> from standard input and print it as JSON", run: runParse},
+}
+
+// exitError carries a specific exit status out of a subcommand.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// usageError reports bad usage: exit status 2.
+func usageError(format string, args ...any) error {
+	return &statusError{status: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	status := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(status)
+}
+
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		if len(args) > 1 {
+			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stderr, getenv)
+		}
+		printHelp(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+		if err == nil {
+			return exitOK
+		}
+		var se *statusError
+		if errors.As(err, &se) {
+			if se.err != nil && se.err.Error() != "" {
+				fmt.Fprintf(stderr, "jmi %s: %v\n", c.name, se.err)
+			}
+			return se.status
+		}
+		fmt.Fprintf(stderr, "jmi %s: %v\n", c.name, err)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "jmi: unknown command %q; run \"jmi help\"\n", args[0])
+	return exitUsage
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "jmi places, answers and reviews XMPP calls (XEP-0353 Jingle Message Initiation).")
+	fmt.Fprintln(w, "\nUsage:\n\n\tjmi <command> [flags] [arguments]\n\nCommands:")
+	cs := append([]command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun \"jmi help <command>\" for a command's flags.")
+	fmt.Fprintln(w, "\nExit status:\n\t0  success (call: answered and finished)\n\t1  error\n\t2  bad usage\n\t3  call: declined\n\t4  call: not answered (withdrawn or timed out)")
+}
