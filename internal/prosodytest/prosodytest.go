@@ -1,0 +1,325 @@
+// Package prosodytest starts a private Prosody XMPP server for tests and for
+// the demo: from a temporary directory, on 127.0.0.1 and free ports, with
+// carbons (XEP-0280), the archive (XEP-0313) and offline storage on, and
+// nothing shared with a Prosody the machine may already run.
+//
+// Debian's prosody package (0.12) provides the server; install it with
+// "apt-get install -y prosody". Tests use New, which fails the test when
+// Prosody is missing unless JMI_SKIP_PROSODY=1 asks to skip.
+package prosodytest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// ErrNotInstalled is returned by Start when the prosody or prosodyctl
+// executables are not on the PATH.
+var ErrNotInstalled = errors.New("prosodytest: prosody is not installed (on Debian: apt-get install -y prosody)")
+
+// SkipEnv is the environment variable that, set to 1, lets New skip a test
+// instead of failing it when Prosody is missing.
+const SkipEnv = "JMI_SKIP_PROSODY"
+
+// Options configure a server. The zero Options work.
+type Options struct {
+	// Domain is the virtual host; default "localhost".
+	Domain string
+	// Dir is where the config, data, certificate and log go; default a new
+	// temporary directory that Close removes.
+	Dir string
+	// Debug logs at debug level (every stanza) instead of info.
+	Debug bool
+}
+
+// Server is a running private Prosody.
+type Server struct {
+	// Domain is the virtual host, the domain part of every account.
+	Domain string
+	// Addr is the host:port of client connections (STARTTLS or plaintext).
+	Addr string
+	// TLSAddr is the host:port of direct-TLS client connections.
+	TLSAddr string
+	// CAFile is the PEM file of the self-signed certificate the server
+	// presents for Domain; trust it to verify the server.
+	CAFile string
+	// Dir holds the config, data, certificate and log.
+	Dir string
+
+	ownDir  bool
+	config  string
+	logFile string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start writes a configuration and a self-signed certificate into a fresh
+// directory and starts Prosody in the foreground, returning once it accepts
+// connections. ctx bounds the start-up.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	for _, bin := range []string{"prosody", "prosodyctl", "openssl"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if bin == "openssl" {
+				return nil, fmt.Errorf("prosodytest: openssl is not installed (on Debian: apt-get install -y openssl)")
+			}
+			return nil, ErrNotInstalled
+		}
+	}
+	s := &Server{Domain: opts.Domain, Dir: opts.Dir}
+	if s.Domain == "" {
+		s.Domain = "localhost"
+	}
+	if s.Dir == "" {
+		dir, err := os.MkdirTemp("", "jmi-prosody-")
+		if err != nil {
+			return nil, fmt.Errorf("prosodytest: %w", err)
+		}
+		s.Dir, s.ownDir = dir, true
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		s.removeDir()
+		return nil, err
+	}
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	if err := s.writeFiles(ctx, ports, opts.Debug); err != nil {
+		s.removeDir()
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		s.removeDir()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New starts a server for a test and stops it when the test ends, printing
+// the server's log if the test failed. When Prosody is missing the test
+// fails, unless the environment variable JMI_SKIP_PROSODY is 1.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := Start(ctx, opts)
+	if errors.Is(err, ErrNotInstalled) && os.Getenv(SkipEnv) == "1" {
+		t.Skipf("%v (skipped: %s=1)", err, SkipEnv)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("prosody log:\n%s", s.Log())
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("stopping prosody: %v", err)
+		}
+	})
+	return s
+}
+
+// Register creates the account user@Domain with the given password. It works
+// whether or not the server is running.
+func (s *Server) Register(ctx context.Context, user, password string) error {
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.config, "register", user, s.Domain, password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("prosodytest: register %s@%s: %v: %s", user, s.Domain, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// Stop stops the server and waits for it to exit; its data stays, so Restart
+// brings back the same accounts, archive and offline messages.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	return nil
+}
+
+// Restart starts a stopped server again on the same ports.
+func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	running := s.cmd != nil
+	s.mu.Unlock()
+	if running {
+		return errors.New("prosodytest: restart of a running server")
+	}
+	return s.start(ctx)
+}
+
+// Close stops the server and removes its directory if Start made it.
+func (s *Server) Close() error {
+	err := s.Stop()
+	s.removeDir()
+	return err
+}
+
+// Log returns what the server has logged so far.
+func (s *Server) Log() string {
+	b, err := os.ReadFile(s.logFile)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return string(b)
+}
+
+func (s *Server) removeDir() {
+	if s.ownDir {
+		_ = os.RemoveAll(s.Dir)
+	}
+}
+
+func (s *Server) start(ctx context.Context) error {
+	cmd := exec.Command("prosody", "--config", s.config, "-F")
+	cmd.Dir = s.Dir
+	// Its own process group, so that a signal to the test does not reach it
+	// and Stop can end it with everything it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("prosodytest: starting prosody: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	// The one poll allowed: wait for the port, bounded by ctx.
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-done:
+			s.mu.Lock()
+			s.cmd = nil
+			s.mu.Unlock()
+			return fmt.Errorf("prosodytest: prosody exited at start: %s\n%s", bytes.TrimSpace(out.Bytes()), s.Log())
+		case <-ctx.Done():
+			_ = s.Stop()
+			return fmt.Errorf("prosodytest: prosody did not listen on %s: %w", s.Addr, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error {
+	for _, d := range []string{"data", "certs"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o750); err != nil {
+			return fmt.Errorf("prosodytest: %w", err)
+		}
+	}
+	cert := filepath.Join(s.Dir, "certs", s.Domain+".crt")
+	key := filepath.Join(s.Dir, "certs", s.Domain+".key")
+	gen := exec.CommandContext(ctx, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+		"-nodes", "-days", "3650", "-subj", "/CN="+s.Domain, "-addext", "subjectAltName=DNS:"+s.Domain,
+		"-keyout", key, "-out", cert)
+	if out, err := gen.CombinedOutput(); err != nil {
+		return fmt.Errorf("prosodytest: making a certificate: %v: %s", err, bytes.TrimSpace(out))
+	}
+	s.CAFile = cert
+	s.logFile = filepath.Join(s.Dir, "prosody.log")
+	s.config = filepath.Join(s.Dir, "prosody.cfg.lua")
+	level := "info"
+	if debug {
+		level = "debug"
+	}
+	var buf bytes.Buffer
+	err := configTemplate.Execute(&buf, map[string]any{
+		"Dir": s.Dir, "Domain": s.Domain, "Port": ports[0], "TLSPort": ports[1],
+		"Cert": cert, "Key": key, "Log": s.logFile, "Level": level, "Root": os.Geteuid() == 0,
+	})
+	if err != nil {
+		return fmt.Errorf("prosodytest: %w", err)
+	}
+	if err := os.WriteFile(s.config, buf.Bytes(), 0o640); err != nil {
+		return fmt.Errorf("prosodytest: %w", err)
+	}
+	return nil
+}
+
+// freePorts asks the kernel for n free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("prosodytest: finding a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// The server's configuration: loopback only, no s2s, no HTTP, carbons,
+// archive and offline storage on, Nagle off (with it every TLS login stalls
+// about 45 ms), plaintext allowed because it listens on loopback only.
+var configTemplate = template.Must(template.New("cfg").Parse(`-- written by jmi's prosodytest
+{{if .Root}}run_as_root = true
+{{end}}pidfile = "{{.Dir}}/prosody.pid"
+data_path = "{{.Dir}}/data"
+certificates = "{{.Dir}}/certs"
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+use_ipv6 = false
+c2s_ports = { {{.Port}} }
+c2s_direct_tls_ports = { {{.TLSPort}} }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+network_settings = { nagle = false }
+modules_enabled = {
+	"roster"; "saslauth"; "tls"; "disco"; "presence"; "message"; "iq";
+	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";
+}
+modules_disabled = { "s2s" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_hashed"
+storage = "internal"
+default_archive_policy = true
+archive_expires_after = "never"
+log = { { levels = { min = "{{.Level}}" }, to = "file", filename = "{{.Log}}" } }
+VirtualHost "{{.Domain}}"
+	ssl = { certificate = "{{.Cert}}", key = "{{.Key}}" }
+`))
