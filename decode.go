@@ -1,0 +1,512 @@
+package jmi
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"mellium.im/xmpp/jid"
+)
+
+// kinds maps the local names of JMI elements to their kinds: the dispatch
+// table of the decoder.
+var kinds = map[string]Kind{
+	"propose": KindPropose,
+	"ringing": KindRinging,
+	"retract": KindRetract,
+	"proceed": KindProceed,
+	"reject":  KindReject,
+	"finish":  KindFinish,
+	"accept":  KindAccept,
+}
+
+// IsNamespace reports whether space is a namespace jmi reads JMI elements in:
+// NS, or NSLegacy of versions 0.4 and 0.5.
+func IsNamespace(space string) bool { return space == NS || space == NSLegacy }
+
+// Decode reads the JMI element whose start element is start from d, through
+// its end element. d must resolve namespaces (an *xml.Decoder, or a mellium
+// token stream), so that prefixed namespaces read the same as default ones.
+//
+// Decoding is lenient where deployed clients need it: both NS and NSLegacy,
+// an absent <reason/>, <tie-break/> in a retract, <migrated/> in the Jingle
+// namespace (Monal), ids that are not UUIDs, and unknown children, which are
+// kept in Extra. It refuses what no client sends: an id that is missing,
+// empty or longer than MaxIDLength, a propose without a description or with
+// more than MaxDescriptions, and input beyond MaxDepth or MaxTokens.
+func Decode(d xml.TokenReader, start xml.StartElement) (Element, error) {
+	r := &reader{r: d}
+	return decodeElement(r, start)
+}
+
+// DecodeMessage reads a <message/> whose start element is start from d and
+// returns the JMI element it carries with the message's envelope. A message
+// without a JMI element gives ErrNoElement; other children are skipped.
+func DecodeMessage(d xml.TokenReader, start xml.StartElement) (Message, error) {
+	r := &reader{r: d}
+	return decodeMessage(r, start)
+}
+
+// Parse reads one <message/> stanza, or a bare JMI element, from b. For a
+// bare element only Namespace and Element of the Message are set.
+func Parse(b []byte) (Message, error) {
+	if len(b) > MaxStanzaSize {
+		return Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(b), MaxStanzaSize)
+	}
+	r := &reader{r: xml.NewDecoder(bytes.NewReader(b))}
+	var m Message
+	for {
+		tok, err := r.next()
+		if errors.Is(err, errEOF) {
+			return Message{}, fmt.Errorf("%w: the input holds no element", ErrNoElement)
+		}
+		if err != nil {
+			return Message{}, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch {
+		case start.Name.Local == "message":
+			m, err = decodeMessage(r, start)
+		case IsNamespace(start.Name.Space):
+			m.Namespace = start.Name.Space
+			m.Element, err = decodeElement(r, start)
+		default:
+			return Message{}, fmt.Errorf("%w: the root element is <%s xmlns='%s'>, neither a message nor a JMI element", ErrNoElement, start.Name.Local, start.Name.Space)
+		}
+		if err != nil {
+			return Message{}, err
+		}
+		break
+	}
+	// Nothing but white space, comments and processing instructions may
+	// follow the root element.
+	for {
+		tok, err := r.next()
+		if errors.Is(err, errEOF) {
+			return m, nil
+		}
+		if err != nil {
+			return Message{}, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return Message{}, fmt.Errorf("%w: element <%s> after the end of the stanza", ErrMalformed, t.Name.Local)
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return Message{}, fmt.Errorf("%w: text after the end of the stanza", ErrMalformed)
+			}
+		}
+	}
+}
+
+// ReadMessage reads r to its end and parses it as Parse does. It reads at
+// most MaxStanzaSize+1 bytes.
+func ReadMessage(r io.Reader) (Message, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxStanzaSize+1))
+	if err != nil {
+		return Message{}, fmt.Errorf("jmi: reading: %w", err)
+	}
+	return Parse(b)
+}
+
+// errEOF marks the clean end of a token stream, seen only by Parse.
+var errEOF = errors.New("jmi: end of input")
+
+// reader counts tokens and turns read errors into the package's errors.
+type reader struct {
+	r      xml.TokenReader
+	tokens int
+}
+
+func (r *reader) next() (xml.Token, error) {
+	for {
+		tok, err := r.r.Token()
+		if tok == nil && err == nil {
+			continue
+		}
+		if err == io.EOF && tok == nil {
+			return nil, errEOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		r.tokens++
+		if r.tokens > MaxTokens {
+			return nil, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, MaxTokens)
+		}
+		if _, ok := tok.(xml.Directive); ok {
+			return nil, ErrDTD
+		}
+		return tok, nil
+	}
+}
+
+// inside reads the next token within an element; the end of input there is
+// malformed.
+func (r *reader) inside() (xml.Token, error) {
+	tok, err := r.next()
+	if errors.Is(err, errEOF) {
+		return nil, fmt.Errorf("%w: unexpected end of input", ErrMalformed)
+	}
+	return tok, err
+}
+
+// skip consumes the rest of an element whose start was just read.
+func (r *reader) skip(depth int) error {
+	for d := 1; d > 0; {
+		tok, err := r.inside()
+		if err != nil {
+			return err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			d++
+			if depth+d > MaxDepth {
+				return fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
+			}
+		case xml.EndElement:
+			d--
+		}
+	}
+	return nil
+}
+
+func decodeMessage(r *reader, start xml.StartElement) (Message, error) {
+	m := Message{Type: "normal"}
+	if start.Name.Local != "message" {
+		return m, fmt.Errorf("%w: <%s> is not a message", ErrNoElement, start.Name.Local)
+	}
+	for _, a := range start.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		var err error
+		switch a.Name.Local {
+		case "id":
+			m.ID = a.Value
+		case "type":
+			m.Type = a.Value
+		case "from":
+			m.From, err = parseJID("from", a.Value)
+		case "to":
+			m.To, err = parseJID("to", a.Value)
+		}
+		if err != nil {
+			return Message{}, err
+		}
+	}
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return Message{}, err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if m.Element == nil {
+				return Message{}, fmt.Errorf("%w: the message carries none", ErrNoElement)
+			}
+			return m, nil
+		case xml.StartElement:
+			switch {
+			case IsNamespace(t.Name.Space):
+				if m.Element != nil {
+					return Message{}, fmt.Errorf("%w: <%s> after <%s>", ErrMultipleElements, t.Name.Local, m.Element.Kind())
+				}
+				m.Namespace = t.Name.Space
+				if m.Element, err = decodeElement(r, t); err != nil {
+					return Message{}, err
+				}
+			case t.Name.Space == NSHints && t.Name.Local == "store":
+				m.Store = true
+				err = r.skip(1)
+			default:
+				err = r.skip(1)
+			}
+			if err != nil {
+				return Message{}, err
+			}
+		}
+	}
+}
+
+func parseJID(attr, s string) (jid.JID, error) {
+	j, err := jid.Parse(s)
+	if err != nil {
+		return jid.JID{}, fmt.Errorf("%w: %s=%q: %v", ErrBadAddress, attr, s, err)
+	}
+	return j, nil
+}
+
+func decodeElement(r *reader, start xml.StartElement) (Element, error) {
+	kind, ok := kinds[start.Name.Local]
+	if !ok || !IsNamespace(start.Name.Space) {
+		return nil, fmt.Errorf("%w: <%s xmlns='%s'>", ErrUnknownElement, start.Name.Local, start.Name.Space)
+	}
+	var id string
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == "id" {
+			id = a.Value
+		}
+	}
+	if id == "" {
+		return nil, fmt.Errorf("%w in <%s>", ErrMissingID, kind)
+	}
+	if len(id) > MaxIDLength {
+		return nil, fmt.Errorf("%w in <%s>: %d bytes, the limit is %d", ErrIDTooLong, kind, len(id), MaxIDLength)
+	}
+	var (
+		descs    []Description
+		extra    []RawElement
+		reason   *Reason
+		tieBreak bool
+		migrated string
+	)
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return nil, err
+		}
+		var child xml.StartElement
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return build(kind, id, descs, extra, reason, tieBreak, migrated)
+		case xml.StartElement:
+			child = t
+		default:
+			continue
+		}
+		switch {
+		case kind == KindPropose && child.Name.Local == "description" && !IsNamespace(child.Name.Space):
+			if len(descs) == MaxDescriptions {
+				return nil, fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
+			}
+			raw, err := readRaw(r, child, 1)
+			if err != nil {
+				return nil, err
+			}
+			descs = append(descs, descriptionOf(raw))
+		case child.Name.Space == NSJingle && child.Name.Local == "reason" && reason == nil && hasReason(kind):
+			if reason, err = readReason(r); err != nil {
+				return nil, err
+			}
+		case IsNamespace(child.Name.Space) && child.Name.Local == "tie-break" && (kind == KindReject || kind == KindRetract):
+			tieBreak = true
+			err = r.skip(1)
+		case (IsNamespace(child.Name.Space) || child.Name.Space == NSJingle) && child.Name.Local == "migrated" &&
+			kind == KindFinish && migrated == "" && attrValue(child, "to") != "":
+			// Monal writes <migrated/> in the Jingle namespace.
+			migrated = attrValue(child, "to")
+			err = r.skip(1)
+		default:
+			raw, rerr := readRaw(r, child, 1)
+			err = rerr
+			extra = append(extra, raw)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func hasReason(k Kind) bool { return k == KindRetract || k == KindReject || k == KindFinish }
+
+func build(kind Kind, id string, descs []Description, extra []RawElement, reason *Reason, tieBreak bool, migrated string) (Element, error) {
+	switch kind {
+	case KindPropose:
+		if len(descs) == 0 {
+			return nil, fmt.Errorf("%w: id %q", ErrNoDescription, id)
+		}
+		return &Propose{ID: id, Descriptions: descs, Extra: extra}, nil
+	case KindRinging:
+		return &Ringing{ID: id, Extra: extra}, nil
+	case KindRetract:
+		return &Retract{ID: id, Reason: reason, TieBreak: tieBreak, Extra: extra}, nil
+	case KindProceed:
+		return &Proceed{ID: id, Extra: extra}, nil
+	case KindReject:
+		return &Reject{ID: id, Reason: reason, TieBreak: tieBreak, Extra: extra}, nil
+	case KindFinish:
+		return &Finish{ID: id, Reason: reason, MigratedTo: migrated, Extra: extra}, nil
+	default:
+		return &Accept{ID: id, Extra: extra}, nil
+	}
+}
+
+func attrValue(start xml.StartElement, local string) string {
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// isXMLNS reports whether a is a namespace declaration, which the decoder
+// has already folded into the names; writing it back would declare it twice.
+func isXMLNS(a xml.Attr) bool {
+	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
+}
+
+func cleanAttrs(attrs []xml.Attr) []xml.Attr {
+	var out []xml.Attr
+	for _, a := range attrs {
+		if !isXMLNS(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func descriptionOf(raw RawElement) Description {
+	d := Description{Namespace: raw.XMLName.Space, InnerXML: raw.InnerXML}
+	for _, a := range raw.Attrs {
+		if a.Name.Space == "" && a.Name.Local == "media" && d.Media == "" {
+			d.Media = a.Value
+			continue
+		}
+		d.Attrs = append(d.Attrs, a)
+	}
+	return d
+}
+
+// readRaw keeps an element whole: its name, attributes and inner XML. The
+// inner XML is re-encoded from the tokens, so every element in it names its
+// namespace and it stands on its own.
+func readRaw(r *reader, start xml.StartElement, depth int) (RawElement, error) {
+	raw := RawElement{XMLName: start.Name, Attrs: cleanAttrs(start.Attr)}
+	tok, err := r.inside()
+	if err != nil {
+		return raw, err
+	}
+	if _, ok := tok.(xml.EndElement); ok {
+		// The common case, <description media='audio'/>: no encoder needed.
+		return raw, nil
+	}
+	var b strings.Builder
+	enc := xml.NewEncoder(&b)
+	for d := 1; ; {
+		switch t := tok.(type) {
+		case xml.StartElement:
+			d++
+			if depth+d > MaxDepth {
+				return raw, fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
+			}
+			t.Attr = cleanAttrs(t.Attr)
+			tok = t
+		case xml.EndElement:
+			d--
+		case xml.ProcInst:
+			tok = nil
+		}
+		if d == 0 {
+			break
+		}
+		if tok != nil {
+			if err := enc.EncodeToken(tok); err != nil {
+				return raw, fmt.Errorf("%w: %w", ErrMalformed, err)
+			}
+		}
+		if tok, err = r.inside(); err != nil {
+			return raw, err
+		}
+	}
+	if err := enc.Flush(); err != nil {
+		return raw, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	raw.InnerXML = b.String()
+	return raw, nil
+}
+
+// readReason reads the children of a <reason/> (XEP-0166 §7.4): the first
+// element in the Jingle namespace other than <text/> is the condition, kept
+// even when it is not one of the 17 defined ones.
+func readReason(r *reader) (*Reason, error) {
+	reason := &Reason{}
+	haveCondition := false
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return nil, err
+		}
+		var child xml.StartElement
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return reason, nil
+		case xml.StartElement:
+			child = t
+		default:
+			continue
+		}
+		switch {
+		case child.Name.Space == NSJingle && child.Name.Local == "text":
+			reason.Text, err = readText(r, 2)
+		case child.Name.Space == NSJingle && !haveCondition:
+			haveCondition = true
+			reason.Condition = Condition(child.Name.Local)
+			reason.SID, err = readSID(r)
+		default:
+			raw, rerr := readRaw(r, child, 2)
+			err = rerr
+			reason.Extra = append(reason.Extra, raw)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readSID reads the content of a condition element: the <sid/> of an
+// alternative-session, nothing for the others.
+func readSID(r *reader) (string, error) {
+	var sid string
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return sid, nil
+		case xml.StartElement:
+			if t.Name.Local == "sid" && sid == "" {
+				if sid, err = readText(r, 3); err != nil {
+					return "", err
+				}
+				sid = strings.TrimSpace(sid)
+			} else if err := r.skip(3); err != nil {
+				return "", err
+			}
+		}
+	}
+}
+
+// readText returns the character data of an element, skipping any child
+// elements.
+func readText(r *reader, depth int) (string, error) {
+	var b strings.Builder
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return b.String(), nil
+		case xml.CharData:
+			if b.Len()+len(t) > MaxStanzaSize {
+				return "", fmt.Errorf("%w: text longer than %d bytes", ErrTooLarge, MaxStanzaSize)
+			}
+			b.Write(t)
+		case xml.StartElement:
+			if err := r.skip(depth + 1); err != nil {
+				return "", err
+			}
+		}
+	}
+}
