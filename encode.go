@@ -135,25 +135,39 @@ func (e *Finish) TokenReader() xml.TokenReader { return TokenReader(e) }
 func (e *Accept) TokenReader() xml.TokenReader { return TokenReader(e) }
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Propose) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Propose) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Ringing) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Ringing) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Retract) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Retract) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Proceed) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Proceed) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Reject) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Reject) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Finish) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Finish) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // WriteXML implements xmlstream.WriterTo.
-func (e *Accept) WriteXML(w xmlstream.TokenWriter) (int, error) { return xmlstream.Copy(w, TokenReader(e)) }
+func (e *Accept) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	return xmlstream.Copy(w, TokenReader(e))
+}
 
 // MarshalXML implements xml.Marshaler.
 func (e *Propose) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error { return encodeTo(enc, e) }
