@@ -1,0 +1,299 @@
+package jmi_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/jmi-xmpp/jmi"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of re-encoded stanzas")
+
+// summary is a compact, readable account of what a decoded message means.
+func summary(m jmi.Message) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s id=%s ns=%s", m.Element.Kind(), m.Element.SessionID(), strings.TrimPrefix(m.Namespace, "urn:xmpp:jingle-message"))
+	if m.Type != "" {
+		fmt.Fprintf(&b, " from=%s to=%s type=%s store=%t", m.From, m.To, m.Type, m.Store)
+	}
+	var reason *jmi.Reason
+	var extra []jmi.RawElement
+	switch e := m.Element.(type) {
+	case *jmi.Propose:
+		fmt.Fprintf(&b, " media=%s", strings.Join(e.Media(), ","))
+		for _, d := range e.Descriptions {
+			if d.InnerXML != "" {
+				b.WriteString(" +payload")
+			}
+		}
+		extra = e.Extra
+	case *jmi.Ringing:
+		extra = e.Extra
+	case *jmi.Proceed:
+		extra = e.Extra
+	case *jmi.Accept:
+		extra = e.Extra
+	case *jmi.Retract:
+		reason, extra = e.Reason, e.Extra
+		if e.TieBreak {
+			b.WriteString(" tie-break")
+		}
+	case *jmi.Reject:
+		reason, extra = e.Reason, e.Extra
+		if e.TieBreak {
+			b.WriteString(" tie-break")
+		}
+	case *jmi.Finish:
+		reason, extra = e.Reason, e.Extra
+		if e.MigratedTo != "" {
+			fmt.Fprintf(&b, " migrated=%s", e.MigratedTo)
+		}
+	}
+	if reason != nil {
+		fmt.Fprintf(&b, " reason=%s", reason.Condition)
+		if reason.SID != "" {
+			fmt.Fprintf(&b, "(%s)", reason.SID)
+		}
+		if reason.Text != "" {
+			fmt.Fprintf(&b, " text=%q", reason.Text)
+		}
+	}
+	for _, x := range extra {
+		fmt.Fprintf(&b, " extra=%s", x.XMLName.Local)
+	}
+	return b.String()
+}
+
+const (
+	romeo  = "from=romeo@montague.example/orchard"
+	juliet = "from=juliet@capulet.example/phone"
+	sid    = "ca3cf894-5325-482f-a412-a6e9f832298d"
+	high   = "fecbea35-08d3-404f-9ec7-2b57c566fa74"
+	newSID = "989a46a6-f202-4910-a7c3-83c6ba3f3947"
+	convID = "p8A2Zc-vQ1mGx_T3kL9wYQ"
+)
+
+// What every golden example must decode to.
+var wantSummary = map[string]string{
+	"spec-propose":                      "propose id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true media=audio",
+	"spec-ringing":                      "ringing id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true",
+	"spec-retract":                      "retract id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true reason=cancel text=\"Retracted\"",
+	"spec-proceed":                      "proceed id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true",
+	"spec-reject":                       "reject id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true reason=busy text=\"Busy\"",
+	"spec-finish-initiator":             "finish id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example/phone type=chat store=true reason=success text=\"Success\"",
+	"spec-finish-responder":             "finish id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true reason=success text=\"Success\"",
+	"spec-tiebreak-lower-propose":       "propose id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true media=audio",
+	"spec-tiebreak-higher-propose":      "propose id=" + high + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true media=audio",
+	"spec-tiebreak-reject":              "reject id=" + high + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true tie-break reason=expired text=\"Tie-Break\"",
+	"spec-tiebreak-retract":             "retract id=" + high + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true tie-break reason=expired text=\"Tie-Break\"",
+	"spec-tiebreak-proceed":             "proceed id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true",
+	"spec-migration-new-propose":        "propose id=" + newSID + " ns=:0 from=juliet@capulet.example/tablet to=romeo@montague.example/orchard type=chat store=true media=audio",
+	"spec-migration-finish":             "finish id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true migrated=" + newSID + " reason=expired text=\"Session migrated\"",
+	"spec-migration-proceed":            "proceed id=" + newSID + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true",
+	"v060-proceed-bare":                 "proceed id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example type=chat store=true",
+	"v060-finish-bare":                  "finish id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true reason=success text=\"Success\"",
+	"v050-accept-ns1":                   "accept id=" + sid + " ns=:1 " + juliet + " to=romeo@montague.example type=chat store=true",
+	"v050-propose-ns1":                  "propose id=" + sid + " ns=:1 " + romeo + " to=juliet@capulet.example type=chat store=true media=audio",
+	"v050-finish-ns1":                   "finish id=" + sid + " ns=:1 " + romeo + " to=juliet@capulet.example type=chat store=true reason=success",
+	"conversations-propose":             "propose id=" + convID + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true media=audio,video",
+	"conversations-proceed-omemo":       "proceed id=" + convID + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true extra=device",
+	"conversations-accept-own":          "accept id=" + convID + " ns=:0 " + juliet + " to=juliet@capulet.example type=chat store=true",
+	"conversations-retract-description": "retract id=" + convID + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true extra=description",
+	"conversations-reject-description":  "reject id=" + convID + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true extra=description",
+	"monal-finish-migrated":             "finish id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true migrated=" + newSID + " reason=expired",
+	"monal-reject-tiebreak":             "reject id=" + high + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true tie-break reason=expired",
+	"monal-retract-cancel":              "retract id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true reason=cancel",
+	"monal-finish-application-error":    "finish id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true reason=application-error",
+	"dino-propose":                      "propose id=5b1c0b8e-6a4b-4c1e-9d43-3f7f2f0f8a11 ns=:0 from=romeo@montague.example/dino.5f3a to=juliet@capulet.example type=chat store=false media=audio",
+	"dino-accept-own":                   "accept id=5b1c0b8e-6a4b-4c1e-9d43-3f7f2f0f8a11 ns=:0 from=juliet@capulet.example/dino.c1d2 to=juliet@capulet.example type=chat store=false",
+	"movim-retract-text":                "retract id=" + sid + " ns=:0 from=romeo@montague.example/movim to=juliet@capulet.example type=chat store=false reason=cancel text=\"Retracted\"",
+	"movim-finish-gone":                 "finish id=" + sid + " ns=:0 from=romeo@montague.example/movim to=juliet@capulet.example/phone type=chat store=false reason=gone",
+	"slixmpp-propose":                   "propose id=slix-1 ns=:0 from=romeo@montague.example/slix to=juliet@capulet.example type=normal store=false media=audio",
+	"kage-ringing":                      "ringing id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=normal store=false",
+	"prefixed-proceed":                  "proceed id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true",
+	"alternative-session":               "reject id=" + sid + " ns=:0 " + juliet + " to=romeo@montague.example/orchard type=chat store=true reason=alternative-session(b84tkkwlmb48kgfb) text=\"Use the other call\"",
+	"propose-rtp-payloads":              "propose id=" + sid + " ns=:0 " + romeo + " to=juliet@capulet.example type=chat store=true media=audio,video +payload",
+	"bare-ringing":                      "ringing id=" + sid + " ns=:0",
+}
+
+// TestGolden decodes every example of the spec and every shape deployed
+// clients send, checks what it means, re-encodes it (strictly: namespace :0,
+// type chat, <store/>), compares with the golden file, and decodes the result
+// again with nothing lost.
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/wire/*.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".golden.xml") {
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".xml")
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := jmi.Parse(in)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			want, ok := wantSummary[name]
+			if !ok {
+				t.Fatalf("no expectation for %s; got %s", name, summary(m))
+			}
+			if got := summary(m); got != want {
+				t.Errorf("decoded\n got: %s\nwant: %s", got, want)
+			}
+
+			var out []byte
+			if m.Type == "" {
+				out, err = jmi.Marshal(m.Element)
+			} else {
+				out, err = jmi.MarshalMessage(m.Element, m.From, m.To, m.ID)
+			}
+			if err != nil {
+				t.Fatalf("encoding: %v", err)
+			}
+			golden := strings.TrimSuffix(f, ".xml") + ".golden.xml"
+			if *update {
+				if err := os.WriteFile(golden, append(out, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantOut, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run Golden -update)", err)
+			}
+			if !bytes.Equal(append(out, '\n'), wantOut) {
+				t.Errorf("re-encoded\n got: %s\nwant: %s", out, wantOut)
+			}
+
+			again, err := jmi.Parse(out)
+			if err != nil {
+				t.Fatalf("decoding the re-encoded form: %v", err)
+			}
+			if !reflect.DeepEqual(again.Element, m.Element) {
+				t.Errorf("lost in the round trip:\n first: %#v\nsecond: %#v", m.Element, again.Element)
+			}
+			if again.Namespace != jmi.NS {
+				t.Errorf("re-encoded in %s, want %s", again.Namespace, jmi.NS)
+			}
+			if m.Type != "" && (again.Type != "chat" || !again.Store || !again.From.Equal(m.From) || !again.To.Equal(m.To) || again.ID != m.ID) {
+				t.Errorf("envelope not written as the spec asks: %+v", again)
+			}
+		})
+	}
+	for name := range wantSummary {
+		if !seen[name] {
+			t.Errorf("expectation for %s but no testdata/wire/%s.xml", name, name)
+		}
+	}
+}
+
+// TestErrors checks that every kind of bad input gets its error, never a
+// panic.
+func TestErrors(t *testing.T) {
+	descs := strings.Repeat("<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>", jmi.MaxDescriptions+1)
+	deep := strings.Repeat("<x>", jmi.MaxDepth+2) + strings.Repeat("</x>", jmi.MaxDepth+2)
+	cases := []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"file:spec-tiebreak-retract-as-printed", "", jmi.ErrMalformed},
+		{"file:no-element", "", jmi.ErrNoElement},
+		{"file:missing-id", "", jmi.ErrMissingID},
+		{"file:empty-id", "", jmi.ErrMissingID},
+		{"file:no-description", "", jmi.ErrNoDescription},
+		{"file:malformed", "", jmi.ErrMalformed},
+		{"file:dtd", "", jmi.ErrDTD},
+		{"file:entity", "", jmi.ErrMalformed},
+		{"file:unknown-element", "", jmi.ErrUnknownElement},
+		{"file:two-elements", "", jmi.ErrMultipleElements},
+		{"file:bad-from", "", jmi.ErrBadAddress},
+		{"file:not-a-message", "", jmi.ErrNoElement},
+		{"file:empty", "", jmi.ErrNoElement},
+		{"file:trailing", "", jmi.ErrMalformed},
+		{"id-too-long", "<ringing xmlns='urn:xmpp:jingle-message:0' id='" + strings.Repeat("a", jmi.MaxIDLength+1) + "'/>", jmi.ErrIDTooLong},
+		{"id-at-limit", "<ringing xmlns='urn:xmpp:jingle-message:0' id='" + strings.Repeat("a", jmi.MaxIDLength) + "'/>", nil},
+		{"too-many-descriptions", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'>" + descs + "</propose>", jmi.ErrTooManyDescriptions},
+		{"too-deep", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + deep + "</description></propose>", jmi.ErrTooLarge},
+		{"too-many-tokens", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat("<a/>", jmi.MaxTokens) + "</proceed>", jmi.ErrTooLarge},
+		{"too-large", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat(" ", jmi.MaxStanzaSize) + "</proceed>", jmi.ErrTooLarge},
+		{"wrong-namespace", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:2' id='x'/></message>", jmi.ErrNoElement},
+		{"not-xml", "hello", jmi.ErrNoElement},
+		{"truncated", "<message to='a@b'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'>", jmi.ErrMalformed},
+		{"entity-expansion", "<!DOCTYPE m [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><message/>", jmi.ErrDTD},
+		{"bad-to", "<message to='a@b@c'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", jmi.ErrBadAddress},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := []byte(tc.in)
+			if name, ok := strings.CutPrefix(tc.name, "file:"); ok {
+				var err error
+				if in, err = os.ReadFile(filepath.Join("testdata", "bad", name+".xml")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := jmi.Parse(in)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// TestEncodeStrict checks what jmi writes: namespace :0, type chat, <store/>.
+func TestEncodeStrict(t *testing.T) {
+	m, err := jmi.Parse([]byte(`<message to='romeo@montague.example/orchard'><accept xmlns='urn:xmpp:jingle-message:1' id='a1'/></message>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jmi.MarshalMessage(m.Element, m.From, m.To, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<message to="romeo@montague.example/orchard" type="chat"><accept xmlns="urn:xmpp:jingle-message:0" id="a1"></accept><store xmlns="urn:xmpp:hints"></store></message>`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}
+
+func TestEncodeBadInnerXML(t *testing.T) {
+	p := &jmi.Propose{ID: "x", Descriptions: []jmi.Description{{Namespace: jmi.NSRTP, Media: "audio", InnerXML: "<unclosed"}}}
+	if _, err := jmi.Marshal(p); err == nil {
+		t.Fatal("encoded malformed inner XML")
+	}
+	if _, err := jmi.Marshal(nil); err == nil {
+		t.Fatal("encoded a nil element")
+	}
+}
+
+func TestNewID(t *testing.T) {
+	a, b := jmi.NewID(), jmi.NewID()
+	if len(a) != 36 || a[14] != '4' || a == b {
+		t.Errorf("NewID gave %q and %q, want distinct UUIDv4s", a, b)
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[jmi.Kind]string{jmi.KindPropose: "propose", jmi.KindAccept: "accept", jmi.KindUnknown: "unknown", jmi.Kind(200): "unknown"} {
+		if got := k.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", k, got, want)
+		}
+	}
+}
