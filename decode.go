@@ -236,6 +236,10 @@ func decodeMessage(r *reader, start xml.StartElement) (Message, error) {
 }
 
 func parseJID(attr, s string) (jid.JID, error) {
+	if s == "" {
+		// An empty address is an absent one (RFC 6120 §8.1.1, §8.1.2).
+		return jid.JID{}, nil
+	}
 	j, err := jid.Parse(s)
 	if err != nil {
 		return jid.JID{}, fmt.Errorf("%w: %s=%q: %v", ErrBadAddress, attr, s, err)
@@ -282,7 +286,7 @@ func decodeElement(r *reader, start xml.StartElement) (Element, error) {
 			continue
 		}
 		switch {
-		case kind == KindPropose && child.Name.Local == "description" && !IsNamespace(child.Name.Space):
+		case kind == KindPropose && child.Name.Local == "description" && child.Name.Space != "" && !IsNamespace(child.Name.Space):
 			if len(descs) == MaxDescriptions {
 				return nil, fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
 			}
@@ -353,6 +357,9 @@ func isXMLNS(a xml.Attr) bool {
 	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
 }
 
+// noNamespace declares that an element is in no namespace.
+var noNamespace = xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: ""}
+
 func cleanAttrs(attrs []xml.Attr) []xml.Attr {
 	var out []xml.Attr
 	for _, a := range attrs {
@@ -398,6 +405,11 @@ func readRaw(r *reader, start xml.StartElement, depth int) (RawElement, error) {
 				return raw, fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
 			}
 			t.Attr = cleanAttrs(t.Attr)
+			if t.Name.Space == "" {
+				// Say so, or the element would take its parent's namespace
+				// when the inner XML is read again.
+				t.Attr = append(t.Attr, noNamespace)
+			}
 			tok = t
 		case xml.EndElement:
 			d--

@@ -49,16 +49,17 @@ func Marshal(e Element) ([]byte, error) {
 }
 
 // Wrap returns e inside a <message/> as XEP-0353 §3 requires: type chat, with
-// a <store xmlns='urn:xmpp:hints'/> hint. A zero from or an empty id is left
-// out (the server stamps from; mellium adds no id).
+// a <store xmlns='urn:xmpp:hints'/> hint. A zero from or to, or an empty id,
+// is left out (the server stamps from).
 func Wrap(e Element, from, to jid.JID, id string) xml.TokenReader {
 	start := xml.StartElement{Name: xml.Name{Local: "message"}}
 	if !from.Equal(jid.JID{}) {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "from"}, Value: from.String()})
 	}
-	start.Attr = append(start.Attr,
-		xml.Attr{Name: xml.Name{Local: "to"}, Value: to.String()},
-		xml.Attr{Name: xml.Name{Local: "type"}, Value: "chat"})
+	if !to.Equal(jid.JID{}) {
+		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "to"}, Value: to.String()})
+	}
+	start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: "chat"})
 	if id != "" {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "id"}, Value: id})
 	}
@@ -314,10 +315,14 @@ func (w *tokenList) reason(r *Reason) error {
 // is the parent's, so that output stays short.
 func (w *tokenList) raw(x RawElement, parentNS string) error {
 	name := x.XMLName
-	if name.Space == parentNS {
+	attrs := cleanAttrs(x.Attrs)
+	switch name.Space {
+	case parentNS:
 		name.Space = ""
+	case "":
+		attrs = append(attrs, noNamespace)
 	}
-	start := xml.StartElement{Name: name, Attr: cleanAttrs(x.Attrs)}
+	start := xml.StartElement{Name: name, Attr: attrs}
 	w.toks = append(w.toks, start)
 	if x.InnerXML != "" {
 		d := xml.NewDecoder(strings.NewReader(x.InnerXML))
@@ -332,15 +337,23 @@ func (w *tokenList) raw(x RawElement, parentNS string) error {
 			}
 			switch t := tok.(type) {
 			case xml.StartElement:
-				if t.Name.Space == "" {
-					// An element written without a namespace inherits its
-					// parent's, as it would in the document.
-					t.Name.Space = x.XMLName.Space
-					if len(open) > 0 {
-						t.Name.Space = open[len(open)-1].Space
-					}
+				explicit := false
+				for _, a := range t.Attr {
+					explicit = explicit || (a.Name.Space == "" && a.Name.Local == "xmlns")
 				}
 				t.Attr = cleanAttrs(t.Attr)
+				switch {
+				case t.Name.Space != "":
+				case explicit:
+					// xmlns='': in no namespace, and it must say so.
+					t.Attr = append(t.Attr, noNamespace)
+				case len(open) > 0:
+					// Written without a namespace (by hand): it inherits
+					// its parent's, as it would in the document.
+					t.Name.Space = open[len(open)-1].Space
+				default:
+					t.Name.Space = x.XMLName.Space
+				}
 				open = append(open, t.Name)
 				tok = t
 			case xml.EndElement:
