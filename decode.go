@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"mellium.im/xmpp/jid"
 )
@@ -140,8 +141,20 @@ func (r *reader) next() (xml.Token, error) {
 		if r.tokens > MaxTokens {
 			return nil, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, MaxTokens)
 		}
-		if _, ok := tok.(xml.Directive); ok {
+		switch t := tok.(type) {
+		case xml.Directive:
 			return nil, ErrDTD
+		case xml.StartElement:
+			// encoding/xml splits "a:0" into a prefix and the local name
+			// "0", which no one could write back: refuse such names.
+			if !isNCName(t.Name.Local) {
+				return nil, fmt.Errorf("%w: invalid element name %q", ErrMalformed, t.Name.Local)
+			}
+			for _, a := range t.Attr {
+				if !isNCName(a.Name.Local) {
+					return nil, fmt.Errorf("%w: invalid attribute name %q", ErrMalformed, a.Name.Local)
+				}
+			}
 		}
 		return tok, nil
 	}
@@ -521,4 +534,21 @@ func readText(r *reader, depth int) (string, error) {
 			}
 		}
 	}
+}
+
+// isNCName reports whether s is a name without a colon, as XML namespaces
+// require of local names.
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r):
+		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Lm, unicode.Nd)):
+		default:
+			return false
+		}
+	}
+	return true
 }
