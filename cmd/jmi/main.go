@@ -46,7 +46,7 @@ type command struct {
 
 // commands lists every subcommand; one line each.
 var commands = []command{
-	{name: "parse", summary: "decode one JMI <message/> from standard input and print it as JSON", run: runParse},
+	{name: "parse", summary: "decode one JMI stanza from standard input and print it as JSON", run: runParse},
 }
 
 // exitError carries a specific exit status out of a subcommand.
