@@ -1,0 +1,967 @@
+package call
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmi-xmpp/jmi"
+	"mellium.im/xmpp/jid"
+)
+
+// Defaults of Config. See the package documentation for why.
+const (
+	DefaultRingTimeout    = 45 * time.Second
+	DefaultRingWindow     = 60 * time.Second
+	DefaultSessionTimeout = 24 * time.Hour
+)
+
+// Config configures a Machine. The zero Config works but for Account.
+type Config struct {
+	// Account is this device's full JID.
+	Account jid.JID
+	// RingTimeout is how long the caller waits for an answer before it
+	// withdraws the call (zero: DefaultRingTimeout).
+	RingTimeout time.Duration
+	// RingWindow is how long a device rings for a propose, counted from the
+	// propose's original time, and so how fresh a propose found in catch-up
+	// must be to ring (zero: DefaultRingWindow).
+	RingWindow time.Duration
+	// SessionTimeout is how long an answered call lasts with no finish from
+	// either side (XEP-0353 §5), and how long an ended call is remembered so
+	// that late copies of its messages have no effect (zero:
+	// DefaultSessionTimeout).
+	SessionTimeout time.Duration
+	// BareJIDResponses sends ringing, proceed, reject and finish to the
+	// other party's bare JID, as versions 0.6 and 0.7 said, instead of its
+	// full JID (0.8).
+	BareJIDResponses bool
+	// NoLegacyAccept stops the <accept/> to our own bare JID that goes with
+	// every proceed so that older clients on our other devices (Dino,
+	// Tigase) stop ringing.
+	NoLegacyAccept bool
+}
+
+// Errors for local misuse, returned by Handle.
+var (
+	// ErrUnknownCall: a user action names a session id the Machine does
+	// not know.
+	ErrUnknownCall = errors.New("call: unknown call")
+	// ErrInvalidState: a user action that the call's state does not allow,
+	// such as proceeding an outgoing call or finishing one that rings.
+	ErrInvalidState = errors.New("call: action not allowed in this state")
+	// ErrInvalidInput: a user action with missing or duplicate data (no id,
+	// an id already in use, no description, no callee).
+	ErrInvalidInput = errors.New("call: invalid input")
+)
+
+// State is the state of a call as this device sees it.
+type State uint8
+
+// The states of a call.
+const (
+	StateUnknown State = iota
+	// StateProposing: an outgoing call waits for an answer.
+	StateProposing
+	// StateRinging: an incoming call rings on this device.
+	StateRinging
+	// StatePending: an incoming call that does not ring here: during
+	// catch-up, from an untrusted caller, or while a crossed call or a
+	// migration on another device of ours decides it.
+	StatePending
+	// StateActive: the call was answered (Info.Elsewhere: on another device
+	// of this account).
+	StateActive
+	// StateEnded: the call is over; Info.Outcome says how.
+	StateEnded
+)
+
+var stateNames = [...]string{"unknown", "proposing", "ringing", "pending", "active", "ended"}
+
+// String returns the state's name.
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// Info is a snapshot of one call.
+type Info struct {
+	ID        string
+	Direction Direction
+	// Peer is the bare JID of the other party.
+	Peer jid.JID
+	// Device is the full JID of the remote device that proposed (incoming)
+	// or proceeded (outgoing): the Jingle session goes to it.
+	Device jid.JID
+	// Self is the device of this account in the call: this device or, with
+	// Elsewhere, another one; zero before anyone answered.
+	Self         jid.JID
+	State        State
+	Media        []string
+	Descriptions []jmi.Description
+	// Started is the propose's original time; Answered and Ended are zero
+	// until then.
+	Started, Answered, Ended time.Time
+	// Outcome is the type of the event that ended the call.
+	Outcome EventType
+	// Elsewhere says another device of this account placed or answered the
+	// call.
+	Elsewhere bool
+	// Trusted says the caller of an incoming call was trusted.
+	Trusted bool
+}
+
+// sigKey identifies one message for deduplication: the same message seen
+// live, by carbon and again in the archive has one effect (§5).
+type sigKey struct {
+	kind jmi.Kind
+	from string
+}
+
+type callState struct {
+	Info
+	proposeSeen    bool // false for a call known only from later signals
+	ours           bool // this device placed or answered it
+	deferred       bool // pending only because of catch-up
+	presenceShared bool
+	deadline       time.Time
+	seen           []sigKey
+	rang           []string // remote devices that reported ringing
+}
+
+// Machine is the XEP-0353 engine of one device: it takes Inputs and returns
+// Effects. It does no I/O and is not safe for concurrent use: one goroutine
+// owns it.
+type Machine struct {
+	cfg        Config
+	self, bare jid.JID
+	calls      map[string]*callState
+	catchingUp bool
+}
+
+// New returns a Machine for the device cfg.Account.
+func New(cfg Config) *Machine {
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = DefaultRingTimeout
+	}
+	if cfg.RingWindow <= 0 {
+		cfg.RingWindow = DefaultRingWindow
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	return &Machine{cfg: cfg, self: cfg.Account, bare: cfg.Account.Bare(), calls: make(map[string]*callState)}
+}
+
+// Call returns a snapshot of the call id.
+func (m *Machine) Call(id string) (Info, bool) {
+	c, ok := m.calls[id]
+	if !ok {
+		return Info{}, false
+	}
+	return c.snapshot(), true
+}
+
+// Calls returns snapshots of every call remembered, by start time then id.
+func (m *Machine) Calls() []Info {
+	out := make([]Info, 0, len(m.calls))
+	for _, c := range m.sorted() {
+		out = append(out, c.snapshot())
+	}
+	return out
+}
+
+func (c *callState) snapshot() Info {
+	i := c.Info
+	i.Media = append([]string(nil), c.Media...)
+	i.Descriptions = append([]jmi.Description(nil), c.Descriptions...)
+	return i
+}
+
+func (m *Machine) sorted() []*callState {
+	cs := make([]*callState, 0, len(m.calls))
+	for _, c := range m.calls {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if !cs[i].Started.Equal(cs[j].Started) {
+			return cs[i].Started.Before(cs[j].Started)
+		}
+		return cs[i].ID < cs[j].ID
+	})
+	return cs
+}
+
+// NextDeadline returns when the Machine next needs a Tick, or the zero time.
+func (m *Machine) NextDeadline() time.Time {
+	var next time.Time
+	for _, c := range m.calls {
+		if !c.deadline.IsZero() && (next.IsZero() || c.deadline.Before(next)) {
+			next = c.deadline
+		}
+	}
+	return next
+}
+
+// Handle applies one input at time now and returns what to do, in order. It
+// returns an error only for local misuse (a user action that does not fit);
+// bad input from the network is answered with an EventIgnored.
+func (m *Machine) Handle(now time.Time, in Input) ([]Effect, error) {
+	var out effects
+	var err error
+	switch in := in.(type) {
+	case Signal:
+		m.signal(now, in, &out)
+	case UserPropose:
+		err = m.userPropose(now, in, &out)
+	case UserProceed:
+		err = m.userProceed(now, in, &out)
+	case UserReject:
+		err = m.userReject(now, in, &out)
+	case UserRetract:
+		err = m.userRetract(now, in, &out)
+	case UserFinish:
+		err = m.userFinish(now, in, &out)
+	case CatchUpStarted:
+		m.catchingUp = true
+	case CatchUpEnded:
+		m.catchUpEnded(now, &out)
+	case Tick:
+		m.tick(now, &out)
+	default:
+		err = fmt.Errorf("%w: input %T", ErrInvalidInput, in)
+	}
+	return out.list, err
+}
+
+// effects collects what one input asks for.
+type effects struct{ list []Effect }
+
+func (e *effects) send(to jid.JID, el jmi.Element) { e.list = append(e.list, Send{To: to, Element: el}) }
+func (e *effects) presence(to jid.JID)            { e.list = append(e.list, SendPresence{To: to}) }
+func (e *effects) notify(ev Event)                { e.list = append(e.list, Notify{Event: ev}) }
+
+// event makes an event about c.
+func (c *callState) event(t EventType, at time.Time) Event {
+	return Event{Type: t, ID: c.ID, Direction: c.Direction, Peer: c.Peer, Media: append([]string(nil), c.Media...), At: at, Elsewhere: c.Elsewhere}
+}
+
+func ignored(out *effects, at time.Time, s Signal, why string) {
+	ev := Event{Type: EventIgnored, Reason: why, Device: s.From, At: at}
+	if s.Element != nil {
+		ev.ID = s.Element.SessionID()
+	}
+	if !s.From.Equal(jid.JID{}) {
+		ev.Peer = s.From.Bare()
+	}
+	out.notify(ev)
+}
+
+// respondTo is where ringing, proceed, reject and finish go: the other
+// party's full JID (XEP-0353 0.8.0 §3.2, §3.4, §3.5, §3.7), or its bare JID
+// with BareJIDResponses.
+func (m *Machine) respondTo(device jid.JID) jid.JID {
+	if m.cfg.BareJIDResponses {
+		return device.Bare()
+	}
+	return device
+}
+
+// end ends c with the terminal event t at time at, and keeps it until the
+// retention time so that late copies of its messages have no effect.
+func (m *Machine) end(c *callState, t EventType, at, now time.Time) {
+	c.State = StateEnded
+	c.Outcome = t
+	c.Ended = at
+	c.deadline = now.Add(m.cfg.SessionTimeout)
+}
+
+func (m *Machine) isOwn(j jid.JID) bool { return j.Bare().Equal(m.bare) }
+
+// addressedHere reports whether a message to "to" is for this device: to
+// its full JID, the account's bare JID, or no JID at all. A message to
+// another full JID of the account reached us only by carbon or by the
+// fallback of RFC 6121 §8.5.3.2.1, and concerns another device.
+func (m *Machine) addressedHere(to jid.JID) bool {
+	return to.Equal(jid.JID{}) || to.Equal(m.self) || to.Equal(m.bare)
+}
+
+func (m *Machine) signal(now time.Time, s Signal, out *effects) {
+	if s.Element == nil {
+		ignored(out, now, s, "no JMI element")
+		return
+	}
+	at := s.Stamp
+	if at.IsZero() {
+		at = now
+	}
+	id := s.Element.SessionID()
+	if id == "" {
+		ignored(out, at, s, "empty session id")
+		return
+	}
+	if s.From.Equal(jid.JID{}) {
+		ignored(out, at, s, "message without a sender")
+		return
+	}
+	own := m.isOwn(s.From)
+	if s.Via == ViaSentCarbon && !own {
+		ignored(out, at, s, "sent carbon of a message not from this account")
+		return
+	}
+	c := m.calls[id]
+	if c != nil {
+		key := sigKey{kind: s.Element.Kind(), from: s.From.String()}
+		for _, k := range c.seen {
+			if k == key {
+				return // the same message again: one effect (§5)
+			}
+		}
+	}
+	switch el := s.Element.(type) {
+	case *jmi.Propose:
+		m.propose(now, at, s, el, c, out)
+	case *jmi.Ringing:
+		m.ringing(at, s, c, out)
+	case *jmi.Proceed:
+		m.proceed(now, at, s, c, out)
+	case *jmi.Accept:
+		m.proceed(now, at, s, c, out)
+	case *jmi.Reject:
+		m.reject(now, at, s, el, c, out)
+	case *jmi.Retract:
+		m.retract(now, at, s, el, c, out)
+	case *jmi.Finish:
+		m.finish(now, at, s, el, c, out)
+	default:
+		ignored(out, at, s, "unknown element")
+		return
+	}
+	if c = m.calls[id]; c != nil {
+		key := sigKey{kind: s.Element.Kind(), from: s.From.String()}
+		seen := false
+		for _, k := range c.seen {
+			seen = seen || k == key
+		}
+		if !seen {
+			c.seen = append(c.seen, key)
+		}
+	}
+}
+
+func mediaOf(p *jmi.Propose) []string { return p.Media() }
+
+// propose handles <propose/> (§3.1), crossed calls (§4.1) and migration
+// (§4.2).
+func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callState, out *effects) {
+	own := m.isOwn(s.From)
+	if own {
+		// Another device of this account placed a call (sent carbon or
+		// archive). It never rings here.
+		peer := s.To.Bare()
+		if c != nil {
+			if c.proposeSeen || !c.Peer.Equal(peer) {
+				if !c.Peer.Equal(peer) {
+					ignored(out, at, s, "session id already used with another peer")
+				}
+				return
+			}
+			c.fill(p, at)
+			c.Direction = Outgoing
+			return
+		}
+		c = &callState{Info: Info{ID: p.ID, Direction: Outgoing, Peer: peer, State: StateProposing, Elsewhere: !s.From.Equal(m.self), Self: s.From, Started: at}, proposeSeen: true}
+		c.fill(p, at)
+		c.deadline = at.Add(m.cfg.SessionTimeout)
+		m.calls[p.ID] = c
+		out.notify(c.event(EventProposed, at))
+		return
+	}
+	peer := s.From.Bare()
+	if !m.addressedHere(s.To) && !m.isOwn(s.To) {
+		ignored(out, at, s, "propose addressed to another account")
+		return
+	}
+	if c != nil {
+		switch {
+		case !c.Peer.Equal(peer):
+			ignored(out, at, s, "session id collides with a call of another peer")
+		case c.Direction == Outgoing && c.proposeSeen && c.State == StateProposing:
+			// Both sides chose the same id: the lower JID wins (§4.1).
+			m.crossed(now, at, s, p, c, out)
+		case !c.proposeSeen:
+			// Signals for this call came first (out of order, §3.3): the
+			// call is already decided and must not ring.
+			c.fill(p, at)
+			c.Direction, c.Device = Incoming, s.From
+		}
+		return
+	}
+	// §4.1: both sides proposed and nobody answered.
+	for _, o := range m.sorted() {
+		if o.Direction == Outgoing && o.Peer.Equal(peer) && o.State == StateProposing && o.proposeSeen {
+			if !o.ours {
+				// The device of ours that proposed decides; wait for it.
+				m.newIncoming(at, s, p, StatePending, out)
+				return
+			}
+			m.crossed(now, at, s, p, o, out)
+			return
+		}
+	}
+	// §4.2: a propose from a party we are in an answered call with.
+	for _, o := range m.sorted() {
+		if o.Peer.Equal(peer) && o.State == StateActive {
+			if !o.ours {
+				m.newIncoming(at, s, p, StatePending, out)
+				return
+			}
+			m.migrate(now, at, s, p, o, out)
+			return
+		}
+	}
+	fresh := now.Sub(at) <= m.cfg.RingWindow
+	switch {
+	case m.catchingUp:
+		c := m.newIncoming(at, s, p, StatePending, out)
+		c.deferred = true
+	case !fresh:
+		// Offline delivery of an old propose: too late to ring (§5).
+		c := m.newIncoming(at, s, p, StatePending, out)
+		m.end(c, EventMissed, at, now)
+		ev := c.event(EventMissed, at)
+		ev.Device, ev.Reason = c.Device, "stale"
+		out.notify(ev)
+	case s.Trusted:
+		c := m.newIncoming(at, s, p, StateRinging, out)
+		m.ring(c, out)
+	default:
+		// §6: nothing goes back to an untrusted caller unless the user
+		// acts; the call is recorded silently.
+		m.newIncoming(at, s, p, StatePending, out)
+	}
+}
+
+func (c *callState) fill(p *jmi.Propose, at time.Time) {
+	c.proposeSeen = true
+	c.Media = mediaOf(p)
+	c.Descriptions = append([]jmi.Description(nil), p.Descriptions...)
+	if c.Started.IsZero() || at.Before(c.Started) {
+		c.Started = at
+	}
+}
+
+func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, out *effects) *callState {
+	c := &callState{Info: Info{ID: p.ID, Direction: Incoming, Peer: s.From.Bare(), Device: s.From, State: st, Trusted: s.Trusted, Started: at}, presenceShared: s.PresenceShared}
+	c.fill(p, at)
+	c.deadline = at.Add(m.cfg.RingWindow)
+	m.calls[p.ID] = c
+	return c
+}
+
+// ring makes c ring here and tells the caller (§3.2).
+func (m *Machine) ring(c *callState, out *effects) {
+	c.State = StateRinging
+	c.deadline = c.Started.Add(m.cfg.RingWindow)
+	out.send(m.respondTo(c.Device), &jmi.Ringing{ID: c.ID})
+	ev := c.event(EventIncoming, c.Started)
+	ev.Device = c.Device
+	out.notify(ev)
+}
+
+// Winner says which of two crossed proposals survives.
+type Winner uint8
+
+// The outcomes of TieBreak.
+const (
+	// Ours: our proposal wins; reject theirs with <tie-break/>.
+	Ours Winner = iota + 1
+	// Theirs: their proposal wins; retract ours with <tie-break/> and
+	// answer theirs.
+	Theirs
+)
+
+// TieBreak decides a crossed call (XEP-0353 §4.1): "the lower of the two
+// session IDs MUST overrule the other action, where by 'lower' is meant the
+// session ID that is sorted first using 'i;octet' collation" — bytewise, never
+// as UUIDs, because not every client uses UUIDs — "in the unlikely event that
+// the random session IDs are the same, the action sent by the lower of the
+// JabberIDs MUST overrule the other action."
+func TieBreak(ourID, theirID string, ourJID, theirJID jid.JID) Winner {
+	switch c := bytes.Compare([]byte(ourID), []byte(theirID)); {
+	case c < 0:
+		return Ours
+	case c > 0:
+		return Theirs
+	}
+	if bytes.Compare([]byte(ourJID.Bare().String()), []byte(theirJID.Bare().String())) <= 0 {
+		return Ours
+	}
+	return Theirs
+}
+
+// crossed resolves our proposing call o against their propose p (§4.1).
+func (m *Machine) crossed(now, at time.Time, s Signal, p *jmi.Propose, o *callState, out *effects) {
+	expired := &jmi.Reason{Condition: jmi.Expired, Text: "Tie-Break"}
+	if TieBreak(o.ID, p.ID, m.self, s.From) == Ours {
+		// "The party that receives the <propose/> action with the higher of
+		// the two session IDs MUST return a <reject/> message to the other
+		// party with a <tie-break/> child element alongside of a <reason/>
+		// element carrying the condition <expired/>."
+		if o.ID == p.ID {
+			// One id for both: answering it would answer ours too.
+			ignored(out, at, s, "crossed propose with our own id; ours wins by JID")
+			return
+		}
+		c := m.newIncoming(at, s, p, StatePending, out)
+		out.send(m.respondTo(s.From), &jmi.Reject{ID: p.ID, Reason: expired, TieBreak: true})
+		m.end(c, EventRejected, at, now)
+		ev := c.event(EventRejected, at)
+		ev.Device, ev.Reason, ev.TieBreak = m.self, string(jmi.Expired), true
+		out.notify(ev)
+		return
+	}
+	// "The party that receives the <propose/> action with the lower of the
+	// two session IDs MUST send a <retract/> message for the higher session
+	// ID to the other party with a <tie-break/> child element alongside of a
+	// <reason/> element carrying the condition <expired/> and then eventually
+	// respond with an <proceed/> or <reject/> message."
+	// The user already asked for a call with this peer, so jmi proceeds.
+	if o.ID != p.ID {
+		out.send(o.Peer, &jmi.Retract{ID: o.ID, Reason: expired, TieBreak: true})
+		m.end(o, EventRetracted, at, now)
+		ev := o.event(EventRetracted, at)
+		ev.Reason, ev.TieBreak = string(jmi.Expired), true
+		out.notify(ev)
+	} else {
+		delete(m.calls, o.ID)
+	}
+	c := m.newIncoming(at, s, p, StatePending, out)
+	c.Trusted = true
+	m.answer(now, at, c, out)
+}
+
+// migrate moves the answered call o to the new propose p (§4.2): finish the
+// old one with <expired/> and <migrated/>, then proceed the new one.
+func (m *Machine) migrate(now, at time.Time, s Signal, p *jmi.Propose, o *callState, out *effects) {
+	out.send(m.respondTo(o.Device), &jmi.Finish{ID: o.ID, Reason: &jmi.Reason{Condition: jmi.Expired, Text: "Session migrated"}, MigratedTo: p.ID})
+	m.end(o, EventFinished, at, now)
+	ev := o.event(EventFinished, at)
+	ev.Device, ev.Reason, ev.MigratedTo = o.Device, string(jmi.Expired), p.ID
+	out.notify(ev)
+	c := m.newIncoming(at, s, p, StatePending, out)
+	c.Trusted = true
+	c.presenceShared = true
+	m.answer(now, at, c, out)
+}
+
+// answer proceeds the incoming call c from this device (§3.4).
+func (m *Machine) answer(now, at time.Time, c *callState, out *effects) {
+	out.send(m.respondTo(c.Device), &jmi.Proceed{ID: c.ID})
+	if !m.cfg.NoLegacyAccept {
+		out.send(m.bare, &jmi.Accept{ID: c.ID})
+	}
+	if !c.presenceShared {
+		out.presence(c.Device)
+	}
+	c.State, c.ours, c.Elsewhere, c.Self, c.Answered = StateActive, true, false, m.self, at
+	c.deadline = at.Add(m.cfg.SessionTimeout)
+	ev := c.event(EventProceeded, at)
+	ev.Device = m.self
+	out.notify(ev)
+}
+
+// ringing handles <ringing/> (§3.2): a device of the callee rings.
+func (m *Machine) ringing(at time.Time, s Signal, c *callState, out *effects) {
+	if m.isOwn(s.From) {
+		return // our own device rang for an incoming call: nothing to do
+	}
+	if c == nil {
+		ignored(out, at, s, "ringing for an unknown call")
+		return
+	}
+	if c.Direction != Outgoing || !c.Peer.Equal(s.From.Bare()) {
+		ignored(out, at, s, "ringing from someone who is not the callee")
+		return
+	}
+	if c.State != StateProposing {
+		return // late: the call is already answered or over
+	}
+	for _, d := range c.rang {
+		if d == s.From.String() {
+			return
+		}
+	}
+	c.rang = append(c.rang, s.From.String())
+	ev := c.event(EventRinging, at)
+	ev.Device = s.From
+	out.notify(ev)
+}
+
+// stub remembers a call known only from a signal that came before its
+// propose (§3.3: signals may come in any order).
+func (m *Machine) stub(at time.Time, s Signal, dir Direction, peer jid.JID) *callState {
+	c := &callState{Info: Info{ID: s.Element.SessionID(), Direction: dir, Peer: peer, Started: at}}
+	m.calls[c.ID] = c
+	return c
+}
+
+// proceed handles <proceed/> and the legacy <accept/> (§3.4).
+func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effects) {
+	if m.isOwn(s.From) {
+		if s.From.Equal(m.self) && c != nil && c.ours {
+			return // our own proceed, read back from the archive
+		}
+		// Another device of ours answered an incoming call.
+		if c == nil {
+			if s.Element.Kind() == jmi.KindAccept {
+				c = m.stub(at, s, Incoming, jid.JID{})
+			} else {
+				c = m.stub(at, s, Incoming, s.To.Bare())
+				c.Device = s.To
+			}
+		}
+		if c.Direction == Outgoing && c.proposeSeen {
+			ignored(out, at, s, "proceed from our own account for our outgoing call")
+			return
+		}
+		if c.State == StateEnded || c.State == StateActive {
+			return
+		}
+		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, true, s.From, at
+		c.deadline = at.Add(m.cfg.SessionTimeout)
+		ev := c.event(EventProceeded, at)
+		ev.Device = s.From
+		out.notify(ev)
+		return
+	}
+	peer := s.From.Bare()
+	if c == nil {
+		if !m.isOwn(s.To) {
+			ignored(out, at, s, "proceed for an unknown call")
+			return
+		}
+		// The answer to a call another device of ours placed, before we saw
+		// its propose.
+		c = m.stub(at, s, Outgoing, peer)
+	}
+	switch {
+	case !c.Peer.Equal(peer) || c.Direction != Outgoing:
+		ignored(out, at, s, "proceed from someone who is not the callee")
+		return
+	case c.State == StateEnded || c.State == StateActive:
+		return
+	}
+	c.State, c.Device, c.Answered = StateActive, s.From, at
+	// For this device when it placed the call and the answer is addressed
+	// to it (or to the account, as 0.6/0.7 peers do); otherwise another
+	// device of ours placed it and we saw the answer by carbon.
+	if c.ours && m.addressedHere(s.To) {
+		c.Self = m.self
+	} else {
+		c.Elsewhere, c.ours = true, false
+	}
+	c.deadline = at.Add(m.cfg.SessionTimeout)
+	ev := c.event(EventProceeded, at)
+	ev.Device = s.From
+	out.notify(ev)
+}
+
+func reasonOf(r *jmi.Reason) (cond, text string) {
+	if r == nil {
+		return "", ""
+	}
+	return string(r.Condition), r.Text
+}
+
+// reject handles <reject/> (§3.5).
+func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callState, out *effects) {
+	own := m.isOwn(s.From)
+	switch {
+	case own && c == nil:
+		c = m.stub(at, s, Incoming, s.To.Bare())
+		c.Device = s.To
+	case c == nil:
+		if !m.isOwn(s.To) {
+			ignored(out, at, s, "reject for an unknown call")
+			return
+		}
+		c = m.stub(at, s, Outgoing, s.From.Bare())
+	case own && c.Direction == Outgoing && c.proposeSeen:
+		ignored(out, at, s, "reject from our own account for our outgoing call")
+		return
+	case !own && (c.Direction != Outgoing || !c.Peer.Equal(s.From.Bare())):
+		ignored(out, at, s, "reject from someone who is not the callee")
+		return
+	}
+	if c.State == StateEnded {
+		return
+	}
+	if c.State == StateActive && !own {
+		ignored(out, at, s, "reject of an answered call")
+		return
+	}
+	m.end(c, EventRejected, at, now)
+	ev := c.event(EventRejected, at)
+	ev.Device, ev.TieBreak = s.From, r.TieBreak
+	ev.Reason, ev.Text = reasonOf(r.Reason)
+	ev.Elsewhere = own
+	c.Elsewhere = own
+	out.notify(ev)
+}
+
+// retract handles <retract/> (§3.3).
+func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callState, out *effects) {
+	own := m.isOwn(s.From)
+	if own && s.From.Equal(m.self) && c != nil && c.ours {
+		return // our own retract, read back
+	}
+	switch {
+	case c == nil && own:
+		c = m.stub(at, s, Outgoing, s.To.Bare())
+	case c == nil:
+		c = m.stub(at, s, Incoming, s.From.Bare())
+		c.Device = s.From
+	case own && c.Direction != Outgoing:
+		ignored(out, at, s, "retract from our own account for an incoming call")
+		return
+	case !own && (c.Direction != Incoming || !c.Peer.Equal(s.From.Bare())):
+		ignored(out, at, s, "retract from someone who is not the caller")
+		return
+	}
+	if c.State == StateEnded {
+		return
+	}
+	t := EventRetracted
+	if c.Direction == Incoming && c.State != StateActive && !r.TieBreak {
+		t = EventMissed // withdrawn before anyone answered
+	}
+	m.end(c, t, at, now)
+	ev := c.event(t, at)
+	ev.Device, ev.TieBreak = s.From, r.TieBreak
+	ev.Reason, ev.Text = reasonOf(r.Reason)
+	ev.Elsewhere = own && !s.From.Equal(m.self)
+	out.notify(ev)
+}
+
+// finish handles <finish/> (§3.7): the other side's finish ends the call on
+// every device of the account, and the device in the call answers with its
+// own.
+func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callState, out *effects) {
+	own := m.isOwn(s.From)
+	if c == nil {
+		ignored(out, at, s, "finish for an unknown call")
+		return
+	}
+	if own && s.From.Equal(m.self) && c.ours {
+		return
+	}
+	if !own && !c.Peer.Equal(s.From.Bare()) {
+		ignored(out, at, s, "finish from someone who is not a party")
+		return
+	}
+	if c.State == StateEnded {
+		return
+	}
+	if !own && c.ours && c.State == StateActive && f.MigratedTo == "" {
+		out.send(m.respondTo(s.From), &jmi.Finish{ID: c.ID, Reason: &jmi.Reason{Condition: jmi.Success}})
+	}
+	t := EventFinished
+	if c.State != StateActive {
+		if c.Direction == Incoming {
+			t = EventMissed
+		} else {
+			t = EventRetracted
+		}
+	}
+	m.end(c, t, at, now)
+	ev := c.event(t, at)
+	ev.Device, ev.MigratedTo = s.From, f.MigratedTo
+	ev.Reason, ev.Text = reasonOf(f.Reason)
+	ev.Elsewhere = own
+	out.notify(ev)
+}
+
+func (m *Machine) catchUpEnded(now time.Time, out *effects) {
+	m.catchingUp = false
+	// §3.3: a propose with no retract, finish, proceed or reject is still
+	// active; it rings only if it is fresh.
+	for _, c := range m.sorted() {
+		if !c.deferred || c.State != StatePending {
+			continue
+		}
+		c.deferred = false
+		switch {
+		case now.Sub(c.Started) > m.cfg.RingWindow:
+			m.end(c, EventMissed, c.Started, now)
+			ev := c.event(EventMissed, c.Started)
+			ev.Device, ev.Reason = c.Device, "stale"
+			out.notify(ev)
+		case c.Trusted:
+			m.ring(c, out)
+		}
+	}
+}
+
+func (m *Machine) tick(now time.Time, out *effects) {
+	for _, c := range m.sorted() {
+		if c.deadline.IsZero() || c.deadline.After(now) {
+			continue
+		}
+		switch {
+		case c.State == StateEnded:
+			delete(m.calls, c.ID) // retention over
+		case c.State == StateProposing && c.ours:
+			// The caller gives up (RingTimeout).
+			out.send(c.Peer, &jmi.Retract{ID: c.ID, Reason: &jmi.Reason{Condition: jmi.Timeout}})
+			m.end(c, EventRetracted, now, now)
+			ev := c.event(EventRetracted, now)
+			ev.Reason = string(jmi.Timeout)
+			out.notify(ev)
+		case c.State == StateRinging || c.State == StatePending:
+			if c.deferred && m.catchingUp {
+				continue
+			}
+			m.end(c, EventMissed, now, now)
+			ev := c.event(EventMissed, now)
+			ev.Device, ev.Reason = c.Device, string(jmi.Timeout)
+			if !c.Trusted {
+				ev.Reason = "untrusted"
+			}
+			out.notify(ev)
+		case c.State == StateActive || c.State == StateProposing:
+			// §5: no finish from either side within SessionTimeout.
+			t := EventFinished
+			if c.State == StateProposing {
+				t = EventRetracted
+			}
+			m.end(c, t, now, now)
+			ev := c.event(t, now)
+			ev.Reason = string(jmi.Expired)
+			out.notify(ev)
+		default:
+			c.deadline = time.Time{}
+		}
+	}
+}
+
+func (m *Machine) userPropose(now time.Time, in UserPropose, out *effects) error {
+	switch {
+	case in.ID == "":
+		return fmt.Errorf("%w: propose without a session id", ErrInvalidInput)
+	case m.calls[in.ID] != nil:
+		return fmt.Errorf("%w: session id %q is in use", ErrInvalidInput, in.ID)
+	case len(in.Descriptions) == 0:
+		return fmt.Errorf("%w: propose without a description", ErrInvalidInput)
+	case in.To.Equal(jid.JID{}) || in.To.Domainpart() == "":
+		return fmt.Errorf("%w: propose without a callee", ErrInvalidInput)
+	}
+	p := &jmi.Propose{ID: in.ID, Descriptions: append([]jmi.Description(nil), in.Descriptions...)}
+	c := &callState{Info: Info{ID: in.ID, Direction: Outgoing, Peer: in.To.Bare(), State: StateProposing, Self: m.self, Started: now}, ours: true, presenceShared: in.PresenceShared}
+	c.fill(p, now)
+	c.deadline = now.Add(m.cfg.RingTimeout)
+	m.calls[in.ID] = c
+	// §3.1: to the callee's bare JID, so that every device rings.
+	out.send(c.Peer, p)
+	if !in.PresenceShared {
+		out.presence(c.Peer)
+	}
+	out.notify(c.event(EventProposed, now))
+	return nil
+}
+
+func (m *Machine) mine(id string) (*callState, error) {
+	c := m.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownCall, id)
+	}
+	return c, nil
+}
+
+func (m *Machine) userProceed(now time.Time, in UserProceed, out *effects) error {
+	c, err := m.mine(in.ID)
+	if err != nil {
+		return err
+	}
+	if c.Direction != Incoming || !c.proposeSeen || (c.State != StateRinging && c.State != StatePending) {
+		return fmt.Errorf("%w: proceed on a %s %s call", ErrInvalidState, c.State, directionName(c.Direction))
+	}
+	c.deferred = false
+	m.answer(now, now, c, out)
+	return nil
+}
+
+func (m *Machine) userReject(now time.Time, in UserReject, out *effects) error {
+	c, err := m.mine(in.ID)
+	if err != nil {
+		return err
+	}
+	if c.Direction != Incoming || !c.proposeSeen || (c.State != StateRinging && c.State != StatePending) {
+		return fmt.Errorf("%w: reject on a %s %s call", ErrInvalidState, c.State, directionName(c.Direction))
+	}
+	r := in.Reason
+	if r == nil {
+		r = &jmi.Reason{Condition: jmi.Busy}
+	}
+	out.send(m.respondTo(c.Device), &jmi.Reject{ID: c.ID, Reason: r})
+	c.ours, c.Self = true, m.self
+	m.end(c, EventRejected, now, now)
+	ev := c.event(EventRejected, now)
+	ev.Device, ev.Reason, ev.Text = m.self, string(r.Condition), r.Text
+	out.notify(ev)
+	return nil
+}
+
+func (m *Machine) userRetract(now time.Time, in UserRetract, out *effects) error {
+	c, err := m.mine(in.ID)
+	if err != nil {
+		return err
+	}
+	if c.Direction != Outgoing || !c.ours || c.State != StateProposing {
+		return fmt.Errorf("%w: retract on a %s %s call", ErrInvalidState, c.State, directionName(c.Direction))
+	}
+	r := in.Reason
+	if r == nil {
+		r = &jmi.Reason{Condition: jmi.Cancel}
+	}
+	out.send(c.Peer, &jmi.Retract{ID: c.ID, Reason: r})
+	m.end(c, EventRetracted, now, now)
+	ev := c.event(EventRetracted, now)
+	ev.Reason, ev.Text = string(r.Condition), r.Text
+	out.notify(ev)
+	return nil
+}
+
+func (m *Machine) userFinish(now time.Time, in UserFinish, out *effects) error {
+	c, err := m.mine(in.ID)
+	if err != nil {
+		return err
+	}
+	if !c.ours || c.State != StateActive {
+		return fmt.Errorf("%w: finish on a %s call not answered here", ErrInvalidState, c.State)
+	}
+	r := in.Reason
+	if r == nil {
+		r = &jmi.Reason{Condition: jmi.Success}
+	}
+	out.send(m.respondTo(c.Device), &jmi.Finish{ID: c.ID, Reason: r})
+	m.end(c, EventFinished, now, now)
+	ev := c.event(EventFinished, now)
+	ev.Device, ev.Reason, ev.Text = m.self, string(r.Condition), r.Text
+	out.notify(ev)
+	return nil
+}
+
+func directionName(d Direction) string {
+	switch d {
+	case Incoming:
+		return "incoming"
+	case Outgoing:
+		return "outgoing"
+	}
+	return "unknown"
+}
