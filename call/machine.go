@@ -241,9 +241,11 @@ func (m *Machine) Handle(now time.Time, in Input) ([]Effect, error) {
 // effects collects what one input asks for.
 type effects struct{ list []Effect }
 
-func (e *effects) send(to jid.JID, el jmi.Element) { e.list = append(e.list, Send{To: to, Element: el}) }
-func (e *effects) presence(to jid.JID)            { e.list = append(e.list, SendPresence{To: to}) }
-func (e *effects) notify(ev Event)                { e.list = append(e.list, Notify{Event: ev}) }
+func (e *effects) send(to jid.JID, el jmi.Element) {
+	e.list = append(e.list, Send{To: to, Element: el})
+}
+func (e *effects) presence(to jid.JID) { e.list = append(e.list, SendPresence{To: to}) }
+func (e *effects) notify(ev Event)     { e.list = append(e.list, Notify{Event: ev}) }
 
 // event makes an event about c.
 func (c *callState) event(t EventType, at time.Time) Event {
