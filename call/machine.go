@@ -127,6 +127,7 @@ type callState struct {
 	proposeSeen    bool // false for a call known only from later signals
 	ours           bool // this device placed or answered it
 	deferred       bool // pending only because of catch-up
+	final          bool // withdrawn by the caller or finished: nothing reopens it
 	presenceShared bool
 	deadline       time.Time
 	seen           []sigKey
@@ -631,8 +632,18 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 			ignored(out, at, s, "proceed from our own account for our outgoing call")
 			return
 		}
-		if c.State == StateEnded || c.State == StateActive {
+		switch {
+		case c.State == StateActive && c.ours && bytes.Compare([]byte(s.From.String()), []byte(m.self.String())) > 0:
+			// Two of our devices answered at once: the one with the lower
+			// full JID keeps the call, on every device and for the caller.
 			return
+		case c.State == StateActive && !c.ours:
+			return
+		case c.State == StateEnded && (c.final || c.Outcome == EventFinished):
+			return
+		}
+		if c.ours {
+			c.ours = false
 		}
 		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, true, s.From, at
 		c.deadline = at.Add(m.cfg.SessionTimeout)
@@ -655,8 +666,19 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 	case !c.Peer.Equal(peer) || c.Direction != Outgoing:
 		ignored(out, at, s, "proceed from someone who is not the callee")
 		return
-	case c.State == StateEnded || c.State == StateActive:
+	case c.State == StateEnded && c.Outcome == EventRejected && c.Answered.IsZero() && !c.final:
+		// Declined on one device of the callee and answered on another at
+		// the same moment: the answer wins, whatever order the two arrive
+		// in, so that every device of both sides ends up agreeing.
+		c.Outcome = EventUnknown
+	case c.State == StateEnded:
 		return
+	case c.State == StateActive:
+		if c.Device.Equal(s.From) || bytes.Compare([]byte(s.From.String()), []byte(c.Device.String())) > 0 {
+			return
+		}
+		// Two devices of the callee answered at once: the lower full JID
+		// keeps the call, as the callee's devices decide too.
 	}
 	c.State, c.Device, c.Answered = StateActive, s.From, at
 	// For this device when it placed the call and the answer is addressed
@@ -703,8 +725,9 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 	if c.State == StateEnded {
 		return
 	}
-	if c.State == StateActive && !own {
-		ignored(out, at, s, "reject of an answered call")
+	if c.State == StateActive {
+		// Answered: a decline that crossed the answer (on another device
+		// of the callee) loses to it, in whatever order they arrive.
 		return
 	}
 	m.end(c, EventRejected, at, now)
@@ -736,6 +759,17 @@ func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callSt
 		return
 	}
 	if c.State == StateEnded {
+		c.final = true
+		if c.Outcome == EventFinished {
+			// The caller withdrew before it saw the answer, which crossed
+			// its retract: the call never happened. The caller's word is
+			// final, so that every device of both sides agrees.
+			c.Outcome = EventRetracted
+			ev := c.event(EventRetracted, at)
+			ev.Device = s.From
+			ev.Reason, ev.Text = reasonOf(r.Reason)
+			out.notify(ev)
+		}
 		return
 	}
 	t := EventRetracted
@@ -743,6 +777,7 @@ func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callSt
 		t = EventMissed // withdrawn before anyone answered
 	}
 	m.end(c, t, at, now)
+	c.final = true
 	ev := c.event(t, at)
 	ev.Device, ev.TieBreak = s.From, r.TieBreak
 	ev.Reason, ev.Text = reasonOf(r.Reason)
@@ -772,15 +807,12 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 	if !own && c.ours && c.State == StateActive && f.MigratedTo == "" {
 		out.send(m.respondTo(s.From), &jmi.Finish{ID: c.ID, Reason: &jmi.Reason{Condition: jmi.Success}})
 	}
+	// A finish is only sent for an answered session (§3.7): seen before
+	// the proceed (reordered, or in catch-up), it still means the call
+	// happened.
 	t := EventFinished
-	if c.State != StateActive {
-		if c.Direction == Incoming {
-			t = EventMissed
-		} else {
-			t = EventRetracted
-		}
-	}
 	m.end(c, t, at, now)
+	c.final = true
 	ev := c.event(t, at)
 	ev.Device, ev.MigratedTo = s.From, f.MigratedTo
 	ev.Reason, ev.Text = reasonOf(f.Reason)

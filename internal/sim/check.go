@@ -1,0 +1,134 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jmi-xmpp/jmi/call"
+)
+
+// answered sorts an outcome into what a person cares about: did the call
+// happen? An active call or one finished after an answer did; a declined,
+// withdrawn or missed one did not.
+func answered(i call.Info) (decided, yes bool) {
+	switch i.State {
+	case call.StateActive:
+		return true, true
+	case call.StateEnded:
+		return true, i.Outcome == call.EventFinished
+	}
+	return false, false
+}
+
+// view is one device's snapshot of one call.
+type view struct {
+	d *Device
+	i call.Info
+}
+
+// Check verifies the invariants over every online device. It is meaningful
+// at a quiescent point: nothing in flight.
+func (w *World) Check() error {
+	byID := map[string][]view{}
+	for _, a := range w.Accounts {
+		for _, d := range a.Devices {
+			if !d.Online {
+				continue
+			}
+			for _, i := range d.Machine.Calls() {
+				byID[i.ID] = append(byID[i.ID], view{d, i})
+				// Nothing rings for a session older than the ring window
+				// (§5), in catch-up or otherwise.
+				if i.State == call.StateRinging && w.Now.Sub(i.Started) > call.DefaultRingWindow {
+					return fmt.Errorf("%s rings for %s, proposed %s ago", d.JID, i.ID, w.Now.Sub(i.Started))
+				}
+			}
+		}
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		views := byID[id]
+		var ringing, decidedBy []string
+		inCall := map[string][]string{}
+		var yes, no []string
+		for _, v := range views {
+			name := v.d.JID.String()
+			switch {
+			case v.i.State == call.StateRinging:
+				ringing = append(ringing, name)
+			case v.i.State == call.StateActive || v.i.State == call.StateEnded:
+				decidedBy = append(decidedBy, fmt.Sprintf("%s(%s/%s)", name, v.i.State, v.i.Outcome))
+			}
+			if v.i.State == call.StateActive && !v.i.Elsewhere {
+				acct := v.d.Account.Bare.String()
+				inCall[acct] = append(inCall[acct], name)
+			}
+			if decided, y := answered(v.i); decided && y {
+				yes = append(yes, name)
+			} else if decided {
+				no = append(no, fmt.Sprintf("%s(%s)", name, v.i.Outcome))
+			}
+		}
+		// No device rings for a call answered, declined, withdrawn or
+		// finished anywhere.
+		if len(ringing) > 0 && len(decidedBy) > 0 {
+			return fmt.Errorf("call %s: %s ring(s) although %s decided it", id, strings.Join(ringing, ", "), strings.Join(decidedBy, ", "))
+		}
+		// At most one device of each account is in the call.
+		for acct, devs := range inCall {
+			if len(devs) > 1 {
+				return fmt.Errorf("call %s: %d devices of %s are in it: %s", id, len(devs), acct, strings.Join(devs, ", "))
+			}
+		}
+		// Every device agrees whether the call happened.
+		if len(yes) > 0 && len(no) > 0 {
+			return fmt.Errorf("call %s: answered for %s but not for %s", id, strings.Join(yes, ", "), strings.Join(no, ", "))
+		}
+	}
+	// A crossed call ends with at most one call (exactly one is checked by
+	// the crossed-call test, where nothing else happens).
+	for _, pair := range w.Crossed {
+		a, b := happened(byID[pair[0]]), happened(byID[pair[1]])
+		if a && b {
+			return fmt.Errorf("crossed calls %s and %s both happened", pair[0], pair[1])
+		}
+	}
+	return nil
+}
+
+// happened reports whether any device saw the call answered.
+func happened(views []view) bool {
+	for _, v := range views {
+		if decided, y := answered(v.i); decided && y {
+			return true
+		}
+	}
+	return false
+}
+
+// Run plays one schedule of n random steps with the given seed, checking the
+// invariants at every quiescent point and at the end, after every device is
+// back online. A transcript goes to log when it is not nil.
+func Run(seed uint64, n int, log *strings.Builder) (err error) {
+	w := NewWorld(seed, log)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	for range n {
+		w.Step()
+		if len(w.queue) == 0 {
+			if err := w.Check(); err != nil {
+				return err
+			}
+		}
+	}
+	w.AllOnline()
+	return w.Check()
+}
