@@ -395,7 +395,14 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 			ignored(out, at, s, "session id collides with a call of another peer")
 		case c.Direction == Outgoing && c.proposeSeen && c.State == StateProposing:
 			// Both sides chose the same id: the lower JID wins (§4.1).
-			m.crossed(now, at, s, p, c, out)
+			// A retract would name the surviving call too, so the loser
+			// only answers; the winner ignores the other propose.
+			if TieBreak(c.ID, p.ID, m.self, s.From) == Ours {
+				ignored(out, at, s, "crossed propose with our own id: ours wins by the lower JID")
+				return
+			}
+			c.Direction, c.Device, c.Trusted, c.ours = Incoming, s.From, true, false
+			m.answer(now, at, c, out)
 		case !c.proposeSeen:
 			// Signals for this call came first (out of order, §3.3): the
 			// call is already decided and must not ring.
@@ -404,48 +411,53 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		}
 		return
 	}
-	// §4.1: both sides proposed and nobody answered.
-	for _, o := range m.sorted() {
-		if o.Direction == Outgoing && o.Peer.Equal(peer) && o.State == StateProposing && o.proposeSeen {
-			if !o.ours {
-				// The device of ours that proposed decides; wait for it.
-				m.newIncoming(at, s, p, StatePending, out)
-				return
-			}
-			m.crossed(now, at, s, p, o, out)
-			return
-		}
-	}
-	// §4.2: a propose from a party we are in an answered call with.
-	for _, o := range m.sorted() {
-		if o.Peer.Equal(peer) && o.State == StateActive {
-			if !o.ours {
-				m.newIncoming(at, s, p, StatePending, out)
-				return
-			}
-			m.migrate(now, at, s, p, o, out)
-			return
-		}
-	}
-	fresh := now.Sub(at) <= m.cfg.RingWindow
-	switch {
-	case m.catchingUp:
-		c := m.newIncoming(at, s, p, StatePending, out)
+	c = m.newIncoming(at, s, p, StatePending, out)
+	if m.catchingUp {
+		// §5: nothing is decided during catch-up: a later message of the
+		// same catch-up may withdraw this propose.
 		c.deferred = true
-	case !fresh:
-		// Offline delivery of an old propose: too late to ring (§5).
-		c := m.newIncoming(at, s, p, StatePending, out)
-		m.end(c, EventMissed, at, now)
-		ev := c.event(EventMissed, at)
+		return
+	}
+	m.decide(now, c, out)
+}
+
+// decide settles a new incoming call c that is pending: a crossed call
+// (§4.1), a migration (§4.2), too old to ring (§5), ringing if the caller is
+// trusted, silence otherwise (§6).
+func (m *Machine) decide(now time.Time, c *callState, out *effects) {
+	for _, o := range m.sorted() {
+		if o == c || !o.Peer.Equal(c.Peer) || !o.proposeSeen {
+			continue
+		}
+		switch {
+		case o.Direction == Outgoing && o.State == StateProposing:
+			// §4.1: both sides proposed and nobody answered. The device of
+			// ours that proposed decides; the others wait for it.
+			if o.ours {
+				m.crossed(now, c.Started, c, o, out)
+			}
+			return
+		case o.State == StateActive:
+			// §4.2: a propose from a party we are in an answered call with.
+			// The device in the call moves it; the others wait.
+			if o.ours {
+				m.migrate(now, c.Started, c, o, out)
+			}
+			return
+		}
+	}
+	switch {
+	case now.Sub(c.Started) > m.cfg.RingWindow:
+		// Offline delivery or catch-up of an old propose: too late to ring.
+		m.end(c, EventMissed, c.Started, now)
+		ev := c.event(EventMissed, c.Started)
 		ev.Device, ev.Reason = c.Device, "stale"
 		out.notify(ev)
-	case s.Trusted:
-		c := m.newIncoming(at, s, p, StateRinging, out)
+	case c.Trusted:
 		m.ring(c, out)
 	default:
 		// §6: nothing goes back to an untrusted caller unless the user
 		// acts; the call is recorded silently.
-		m.newIncoming(at, s, p, StatePending, out)
 	}
 }
 
@@ -507,22 +519,18 @@ func TieBreak(ourID, theirID string, ourJID, theirJID jid.JID) Winner {
 	return Theirs
 }
 
-// crossed resolves our proposing call o against their propose p (§4.1).
-func (m *Machine) crossed(now, at time.Time, s Signal, p *jmi.Propose, o *callState, out *effects) {
+// crossed resolves our proposing call o against their incoming call c
+// (§4.1).
+func (m *Machine) crossed(now, at time.Time, c, o *callState, out *effects) {
 	expired := &jmi.Reason{Condition: jmi.Expired, Text: "Tie-Break"}
-	if TieBreak(o.ID, p.ID, m.self, s.From) == Ours {
+	if TieBreak(o.ID, c.ID, m.self, c.Device) == Ours {
 		// "The party that receives the <propose/> action with the higher of
 		// the two session IDs MUST return a <reject/> message to the other
 		// party with a <tie-break/> child element alongside of a <reason/>
 		// element carrying the condition <expired/>."
-		if o.ID == p.ID {
-			// One id for both: answering it would answer ours too.
-			ignored(out, at, s, "crossed propose with our own id; ours wins by JID")
-			return
-		}
-		c := m.newIncoming(at, s, p, StatePending, out)
-		out.send(m.respondTo(s.From), &jmi.Reject{ID: p.ID, Reason: expired, TieBreak: true})
+		out.send(m.respondTo(c.Device), &jmi.Reject{ID: c.ID, Reason: expired, TieBreak: true})
 		m.end(c, EventRejected, at, now)
+		c.final, c.ours, c.Self = true, true, m.self
 		ev := c.event(EventRejected, at)
 		ev.Device, ev.Reason, ev.TieBreak = m.self, string(jmi.Expired), true
 		out.notify(ev)
@@ -534,29 +542,25 @@ func (m *Machine) crossed(now, at time.Time, s Signal, p *jmi.Propose, o *callSt
 	// <reason/> element carrying the condition <expired/> and then eventually
 	// respond with an <proceed/> or <reject/> message."
 	// The user already asked for a call with this peer, so jmi proceeds.
-	if o.ID != p.ID {
-		out.send(o.Peer, &jmi.Retract{ID: o.ID, Reason: expired, TieBreak: true})
-		m.end(o, EventRetracted, at, now)
-		ev := o.event(EventRetracted, at)
-		ev.Reason, ev.TieBreak = string(jmi.Expired), true
-		out.notify(ev)
-	} else {
-		delete(m.calls, o.ID)
-	}
-	c := m.newIncoming(at, s, p, StatePending, out)
+	out.send(o.Peer, &jmi.Retract{ID: o.ID, Reason: expired, TieBreak: true})
+	m.end(o, EventRetracted, at, now)
+	o.final = true
+	ev := o.event(EventRetracted, at)
+	ev.Reason, ev.TieBreak = string(jmi.Expired), true
+	out.notify(ev)
 	c.Trusted = true
 	m.answer(now, at, c, out)
 }
 
 // migrate moves the answered call o to the new propose p (§4.2): finish the
 // old one with <expired/> and <migrated/>, then proceed the new one.
-func (m *Machine) migrate(now, at time.Time, s Signal, p *jmi.Propose, o *callState, out *effects) {
-	out.send(m.respondTo(o.Device), &jmi.Finish{ID: o.ID, Reason: &jmi.Reason{Condition: jmi.Expired, Text: "Session migrated"}, MigratedTo: p.ID})
+func (m *Machine) migrate(now, at time.Time, c, o *callState, out *effects) {
+	out.send(m.respondTo(o.Device), &jmi.Finish{ID: o.ID, Reason: &jmi.Reason{Condition: jmi.Expired, Text: "Session migrated"}, MigratedTo: c.ID})
 	m.end(o, EventFinished, at, now)
+	o.final = true
 	ev := o.event(EventFinished, at)
-	ev.Device, ev.Reason, ev.MigratedTo = o.Device, string(jmi.Expired), p.ID
+	ev.Device, ev.Reason, ev.MigratedTo = o.Device, string(jmi.Expired), c.ID
 	out.notify(ev)
-	c := m.newIncoming(at, s, p, StatePending, out)
 	c.Trusted = true
 	c.presenceShared = true
 	m.answer(now, at, c, out)
@@ -723,14 +727,27 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 		return
 	}
 	if c.State == StateEnded {
+		if r.TieBreak && c.Outcome == EventFinished {
+			// The tie-break crossed an answer: the protocol's resolution
+			// wins (§4.1), on every device.
+			c.Outcome, c.final = EventRejected, true
+			ev := c.event(EventRejected, at)
+			ev.Device, ev.TieBreak = s.From, true
+			ev.Reason, ev.Text = reasonOf(r.Reason)
+			out.notify(ev)
+		}
 		return
 	}
-	if c.State == StateActive {
+	if c.State == StateActive && !r.TieBreak {
 		// Answered: a decline that crossed the answer (on another device
 		// of the callee) loses to it, in whatever order they arrive.
 		return
 	}
 	m.end(c, EventRejected, at, now)
+	// A tie-break is the protocol's own resolution of a crossed call
+	// (§4.1): it ends the call even if another device answered it, and
+	// nothing reopens it.
+	c.final = r.TieBreak
 	ev := c.event(EventRejected, at)
 	ev.Device, ev.TieBreak = s.From, r.TieBreak
 	ev.Reason, ev.Text = reasonOf(r.Reason)
@@ -825,18 +842,9 @@ func (m *Machine) catchUpEnded(now time.Time, out *effects) {
 	// §3.3: a propose with no retract, finish, proceed or reject is still
 	// active; it rings only if it is fresh.
 	for _, c := range m.sorted() {
-		if !c.deferred || c.State != StatePending {
-			continue
-		}
-		c.deferred = false
-		switch {
-		case now.Sub(c.Started) > m.cfg.RingWindow:
-			m.end(c, EventMissed, c.Started, now)
-			ev := c.event(EventMissed, c.Started)
-			ev.Device, ev.Reason = c.Device, "stale"
-			out.notify(ev)
-		case c.Trusted:
-			m.ring(c, out)
+		if c.deferred && c.State == StatePending {
+			c.deferred = false
+			m.decide(now, c, out)
 		}
 	}
 }
