@@ -727,6 +727,7 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 		return
 	}
 	if c.State == StateEnded {
+		c.final = c.final || r.TieBreak
 		if r.TieBreak && c.Outcome == EventFinished {
 			// The tie-break crossed an answer: the protocol's resolution
 			// wins (§4.1), on every device.
@@ -819,6 +820,17 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 		return
 	}
 	if c.State == StateEnded {
+		if !c.final && c.Outcome != EventFinished {
+			// A decline or a local time-out that crossed an answer: the
+			// finish shows the call happened (§3.7).
+			c.Outcome = EventFinished
+			ev := c.event(EventFinished, at)
+			ev.Device, ev.MigratedTo = s.From, f.MigratedTo
+			ev.Reason, ev.Text = reasonOf(f.Reason)
+			ev.Elsewhere = own
+			out.notify(ev)
+		}
+		c.final = true
 		return
 	}
 	if !own && c.ours && c.State == StateActive && f.MigratedTo == "" {
@@ -861,6 +873,7 @@ func (m *Machine) tick(now time.Time, out *effects) {
 			// The caller gives up (RingTimeout).
 			out.send(c.Peer, &jmi.Retract{ID: c.ID, Reason: &jmi.Reason{Condition: jmi.Timeout}})
 			m.end(c, EventRetracted, now, now)
+			c.final = true
 			ev := c.event(EventRetracted, now)
 			ev.Reason = string(jmi.Timeout)
 			out.notify(ev)
@@ -972,6 +985,7 @@ func (m *Machine) userRetract(now time.Time, in UserRetract, out *effects) error
 	}
 	out.send(c.Peer, &jmi.Retract{ID: c.ID, Reason: r})
 	m.end(c, EventRetracted, now, now)
+	c.final = true
 	ev := c.event(EventRetracted, now)
 	ev.Reason, ev.Text = string(r.Condition), r.Text
 	out.notify(ev)
@@ -992,6 +1006,7 @@ func (m *Machine) userFinish(now time.Time, in UserFinish, out *effects) error {
 	}
 	out.send(m.respondTo(c.Device), &jmi.Finish{ID: c.ID, Reason: r})
 	m.end(c, EventFinished, now, now)
+	c.final = true
 	ev := c.event(EventFinished, now)
 	ev.Device, ev.Reason, ev.Text = m.self, string(r.Condition), r.Text
 	out.notify(ev)
