@@ -62,7 +62,10 @@ func (w *World) Check() error {
 			switch {
 			case v.i.State == call.StateRinging:
 				ringing = append(ringing, name)
-			case v.i.State == call.StateActive || v.i.State == call.StateEnded:
+			case v.i.State == call.StateActive || (v.i.State == call.StateEnded && v.i.Outcome != call.EventMissed):
+				// Missed is each device's own time-out (or the echo of a
+				// withdrawal every device gets): not a decision that
+				// others must have heard of.
 				decidedBy = append(decidedBy, fmt.Sprintf("%s(%s/%s)", name, v.i.State, v.i.Outcome))
 			}
 			if v.i.State == call.StateActive && !v.i.Elsewhere {
