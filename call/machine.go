@@ -141,7 +141,64 @@ type Machine struct {
 	cfg        Config
 	self, bare jid.JID
 	calls      map[string]*callState
+	byPeer     map[string][]*callState // calls by the peer's bare JID
 	catchingUp bool
+}
+
+func (m *Machine) add(c *callState) {
+	m.calls[c.ID] = c
+	k := c.Peer.String()
+	m.byPeer[k] = append(m.byPeer[k], c)
+}
+
+func (m *Machine) remove(c *callState) {
+	delete(m.calls, c.ID)
+	k := c.Peer.String()
+	list := m.byPeer[k]
+	for i, o := range list {
+		if o == c {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(m.byPeer, k)
+	} else {
+		m.byPeer[k] = list
+	}
+}
+
+// learnPeer sets the peer of a call known so far only from a legacy
+// <accept/> to our own account, which does not name it.
+func (m *Machine) learnPeer(c *callState, peer jid.JID) {
+	if c.proposeSeen || !c.Peer.Equal(jid.JID{}) {
+		return
+	}
+	m.remove(c)
+	c.Peer = peer
+	m.add(c)
+}
+
+// liveWithPeer returns the calls with peer that have not ended, in a stable
+// order: by start, then id.
+func (m *Machine) liveWithPeer(peer jid.JID) []*callState {
+	var list []*callState
+	for _, c := range m.byPeer[peer.String()] {
+		if c.State != StateEnded {
+			list = append(list, c)
+		}
+	}
+	sortCalls(list)
+	return list
+}
+
+func sortCalls(cs []*callState) {
+	sort.Slice(cs, func(i, j int) bool {
+		if !cs[i].Started.Equal(cs[j].Started) {
+			return cs[i].Started.Before(cs[j].Started)
+		}
+		return cs[i].ID < cs[j].ID
+	})
 }
 
 // New returns a Machine for the device cfg.Account.
@@ -155,7 +212,7 @@ func New(cfg Config) *Machine {
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
 	}
-	return &Machine{cfg: cfg, self: cfg.Account, bare: cfg.Account.Bare(), calls: make(map[string]*callState)}
+	return &Machine{cfg: cfg, self: cfg.Account, bare: cfg.Account.Bare(), calls: make(map[string]*callState), byPeer: make(map[string][]*callState)}
 }
 
 // Call returns a snapshot of the call id.
@@ -188,12 +245,7 @@ func (m *Machine) sorted() []*callState {
 	for _, c := range m.calls {
 		cs = append(cs, c)
 	}
-	sort.Slice(cs, func(i, j int) bool {
-		if !cs[i].Started.Equal(cs[j].Started) {
-			return cs[i].Started.Before(cs[j].Started)
-		}
-		return cs[i].ID < cs[j].ID
-	})
+	sortCalls(cs)
 	return cs
 }
 
@@ -201,6 +253,9 @@ func (m *Machine) sorted() []*callState {
 func (m *Machine) NextDeadline() time.Time {
 	var next time.Time
 	for _, c := range m.calls {
+		if c.deferred && m.catchingUp {
+			continue // decided when catch-up ends, not by the clock
+		}
 		if !c.deadline.IsZero() && (next.IsZero() || c.deadline.Before(next)) {
 			next = c.deadline
 		}
@@ -367,6 +422,7 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		// archive). It never rings here.
 		peer := s.To.Bare()
 		if c != nil {
+			m.learnPeer(c, peer)
 			if c.proposeSeen || !c.Peer.Equal(peer) {
 				if !c.Peer.Equal(peer) {
 					ignored(out, at, s, "session id already used with another peer")
@@ -380,7 +436,7 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		c = &callState{Info: Info{ID: p.ID, Direction: Outgoing, Peer: peer, State: StateProposing, Elsewhere: !s.From.Equal(m.self), Self: s.From, Started: at}, proposeSeen: true}
 		c.fill(p, at)
 		c.deadline = at.Add(m.cfg.SessionTimeout)
-		m.calls[p.ID] = c
+		m.add(c)
 		out.notify(c.event(EventProposed, at))
 		return
 	}
@@ -390,6 +446,7 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		return
 	}
 	if c != nil {
+		m.learnPeer(c, peer)
 		switch {
 		case !c.Peer.Equal(peer):
 			ignored(out, at, s, "session id collides with a call of another peer")
@@ -425,8 +482,8 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 // (§4.1), a migration (§4.2), too old to ring (§5), ringing if the caller is
 // trusted, silence otherwise (§6).
 func (m *Machine) decide(now time.Time, c *callState, out *effects) {
-	for _, o := range m.sorted() {
-		if o == c || !o.Peer.Equal(c.Peer) || !o.proposeSeen {
+	for _, o := range m.liveWithPeer(c.Peer) {
+		if o == c || !o.proposeSeen {
 			continue
 		}
 		switch {
@@ -474,7 +531,7 @@ func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, 
 	c := &callState{Info: Info{ID: p.ID, Direction: Incoming, Peer: s.From.Bare(), Device: s.From, State: st, Trusted: s.Trusted, Started: at}, presenceShared: s.PresenceShared}
 	c.fill(p, at)
 	c.deadline = at.Add(m.cfg.RingWindow)
-	m.calls[p.ID] = c
+	m.add(c)
 	return c
 }
 
@@ -613,7 +670,7 @@ func (m *Machine) ringing(at time.Time, s Signal, c *callState, out *effects) {
 // propose (§3.3: signals may come in any order).
 func (m *Machine) stub(at time.Time, s Signal, dir Direction, peer jid.JID) *callState {
 	c := &callState{Info: Info{ID: s.Element.SessionID(), Direction: dir, Peer: peer, Started: at}}
-	m.calls[c.ID] = c
+	m.add(c)
 	return c
 }
 
@@ -853,8 +910,15 @@ func (m *Machine) catchUpEnded(now time.Time, out *effects) {
 	m.catchingUp = false
 	// §3.3: a propose with no retract, finish, proceed or reject is still
 	// active; it rings only if it is fresh.
-	for _, c := range m.sorted() {
+	var deferred []*callState
+	for _, c := range m.calls {
 		if c.deferred && c.State == StatePending {
+			deferred = append(deferred, c)
+		}
+	}
+	sortCalls(deferred)
+	for _, c := range deferred {
+		{
 			c.deferred = false
 			m.decide(now, c, out)
 		}
@@ -862,13 +926,17 @@ func (m *Machine) catchUpEnded(now time.Time, out *effects) {
 }
 
 func (m *Machine) tick(now time.Time, out *effects) {
-	for _, c := range m.sorted() {
-		if c.deadline.IsZero() || c.deadline.After(now) {
-			continue
+	var due []*callState
+	for _, c := range m.calls {
+		if !c.deadline.IsZero() && !c.deadline.After(now) {
+			due = append(due, c)
 		}
+	}
+	sortCalls(due)
+	for _, c := range due {
 		switch {
 		case c.State == StateEnded:
-			delete(m.calls, c.ID) // retention over
+			m.remove(c) // retention over
 		case c.State == StateProposing && c.ours:
 			// The caller gives up (RingTimeout).
 			out.send(c.Peer, &jmi.Retract{ID: c.ID, Reason: &jmi.Reason{Condition: jmi.Timeout}})
@@ -919,7 +987,7 @@ func (m *Machine) userPropose(now time.Time, in UserPropose, out *effects) error
 	c := &callState{Info: Info{ID: in.ID, Direction: Outgoing, Peer: in.To.Bare(), State: StateProposing, Self: m.self, Started: now}, ours: true, presenceShared: in.PresenceShared}
 	c.fill(p, now)
 	c.deadline = now.Add(m.cfg.RingTimeout)
-	m.calls[in.ID] = c
+	m.add(c)
 	// §3.1: to the callee's bare JID, so that every device rings.
 	out.send(c.Peer, p)
 	if !in.PresenceShared {
