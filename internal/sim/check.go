@@ -97,16 +97,6 @@ func (w *World) Check() error {
 	return nil
 }
 
-// happened reports whether any device saw the call answered.
-func happened(views []view) bool {
-	for _, v := range views {
-		if decided, y := answered(v.i); decided && y {
-			return true
-		}
-	}
-	return false
-}
-
 // RunCrossed plays a crossed call (§4.1): a device of each account calls the
 // other at the same moment, and nothing else happens but delivery in a
 // random order. It checks that exactly one call survives, the same on every

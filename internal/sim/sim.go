@@ -71,7 +71,6 @@ type World struct {
 	log      *strings.Builder
 	// Crossed lists the pairs of ids proposed at the same moment.
 	Crossed [][2]string
-	cfg     call.Config
 }
 
 // NewWorld makes Romeo with two devices and Juliet with three, who trust
