@@ -1,0 +1,353 @@
+package client
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmpp/jid"
+)
+
+// Namespaces the client unwraps.
+const (
+	NSCarbons = `urn:xmpp:carbons:2`
+	NSForward = `urn:xmpp:forward:0`
+	NSMAM     = `urn:xmpp:mam:2`
+	NSDelay   = `urn:xmpp:delay`
+)
+
+// DeviceConfig configures a Device. Account is required; the rest may be
+// zero.
+type DeviceConfig struct {
+	// Account is this device's full JID.
+	Account jid.JID
+	// Engine configures the call engine; its Account is set from Account.
+	Engine call.Config
+	// Trust says whether a caller (a bare JID) may make this device ring and
+	// be told so (XEP-0353 §6). Nil trusts nobody: calls are recorded
+	// silently until the user acts.
+	Trust func(peer jid.JID) bool
+	// SharesPresence says whether the account already shares presence with
+	// peer, so that no directed presence is needed. Nil: it does not.
+	SharesPresence func(peer jid.JID) bool
+	// NewMessageID makes the id of each message sent. Nil: random ids.
+	NewMessageID func() string
+}
+
+// Device is the JMI logic of one device without the network: it takes each
+// <message/> exactly as it arrived on the stream (a plain message, a carbon
+// or an archive result), refuses what is forged or misaddressed, feeds the
+// call engine, and renders what the engine asks to send as stanzas. The
+// networked Client runs one; so does "jmi replay", so that a transcript goes
+// through exactly the client's code path.
+//
+// A Device is not safe for concurrent use: one goroutine owns it.
+type Device struct {
+	cfg           DeviceConfig
+	bare          jid.JID
+	m             *call.Machine
+	queryID       string // of the catch-up under way, if any
+	lastArchiveID string
+}
+
+// NewDevice returns a Device for cfg.Account.
+func NewDevice(cfg DeviceConfig) *Device {
+	cfg.Engine.Account = cfg.Account
+	if cfg.NewMessageID == nil {
+		cfg.NewMessageID = func() string { return "jmi-" + jmi.NewID() }
+	}
+	return &Device{cfg: cfg, bare: cfg.Account.Bare(), m: call.New(cfg.Engine)}
+}
+
+// Account returns the device's full JID.
+func (d *Device) Account() jid.JID { return d.cfg.Account }
+
+// Do runs a user action or a Tick.
+func (d *Device) Do(now time.Time, in call.Input) ([]call.Effect, error) {
+	return d.m.Handle(now, in)
+}
+
+// StartCatchUp begins an archive catch-up whose results carry queryID;
+// results for any other query are refused until EndCatchUp.
+func (d *Device) StartCatchUp(now time.Time, queryID string) []call.Effect {
+	d.queryID = queryID
+	effs, _ := d.m.Handle(now, call.CatchUpStarted{})
+	return effs
+}
+
+// EndCatchUp ends the catch-up: fresh calls found in it may ring now.
+func (d *Device) EndCatchUp(now time.Time) []call.Effect {
+	d.queryID = ""
+	effs, _ := d.m.Handle(now, call.CatchUpEnded{})
+	return effs
+}
+
+// NextDeadline is when the engine next needs a Tick (zero: never).
+func (d *Device) NextDeadline() time.Time { return d.m.NextDeadline() }
+
+// LastArchiveID is the id of the newest archive result accepted: the next
+// catch-up reads on from there.
+func (d *Device) LastArchiveID() string { return d.lastArchiveID }
+
+// SetLastArchiveID restores the position of the last catch-up, from the
+// client's state store.
+func (d *Device) SetLastArchiveID(id string) { d.lastArchiveID = id }
+
+// Call returns a snapshot of one call.
+func (d *Device) Call(id string) (call.Info, bool) { return d.m.Call(id) }
+
+// Calls returns snapshots of every call the device remembers.
+func (d *Device) Calls() []call.Info { return d.m.Calls() }
+
+// Stanza renders a Send effect as the <message/> to put on the wire: from
+// this device, type chat, with a <store/> hint and a new message id.
+func (d *Device) Stanza(s call.Send) ([]byte, error) {
+	return jmi.MarshalMessage(s.Element, d.cfg.Account, s.To, d.cfg.NewMessageID())
+}
+
+// Presence renders a SendPresence effect as directed presence.
+func (d *Device) Presence(p call.SendPresence) ([]byte, error) {
+	var b bytes.Buffer
+	e := xml.NewEncoder(&b)
+	start := xml.StartElement{Name: xml.Name{Local: "presence"}, Attr: []xml.Attr{
+		{Name: xml.Name{Local: "from"}, Value: d.cfg.Account.String()},
+		{Name: xml.Name{Local: "to"}, Value: p.To.String()},
+	}}
+	if err := e.EncodeToken(start); err != nil {
+		return nil, err
+	}
+	if err := e.EncodeToken(start.End()); err != nil {
+		return nil, err
+	}
+	err := e.Flush()
+	return b.Bytes(), err
+}
+
+// errNotOurs marks a message that carries no JMI element: not refused, just
+// not this package's business.
+var errNotOurs = errors.New("no JMI element")
+
+// Receive takes one <message/> exactly as it arrived on the stream and
+// returns what to do. Input that is refused (malformed, forged, from an
+// archive that is not ours, for another query) comes back as one
+// EventIgnored with the reason, and changes nothing. A message without a
+// JMI element gives no effect.
+func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
+	sig, err := d.unwrap(stanza)
+	if errors.Is(err, errNotOurs) {
+		return nil
+	}
+	if err != nil {
+		ev := call.Event{Type: call.EventIgnored, Reason: err.Error(), At: now}
+		if sig.Element != nil {
+			ev.ID = sig.Element.SessionID()
+		}
+		if !sig.From.Equal(jid.JID{}) {
+			ev.Peer, ev.Device = sig.From.Bare(), sig.From
+		}
+		return []call.Effect{call.Notify{Event: ev}}
+	}
+	if _, ok := sig.Element.(*jmi.Propose); ok && d.cfg.Trust != nil {
+		sig.Trusted = d.cfg.Trust(sig.From.Bare())
+	}
+	if d.cfg.SharesPresence != nil {
+		sig.PresenceShared = d.cfg.SharesPresence(sig.From.Bare())
+	}
+	effs, _ := d.m.Handle(now, sig)
+	return effs
+}
+
+// unwrap finds the JMI element in a message, a carbon (XEP-0280) or an
+// archive result (XEP-0313), and checks who may have sent the wrapper.
+func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
+	var sig call.Signal
+	if len(stanza) > jmi.MaxStanzaSize {
+		return sig, fmt.Errorf("stanza of %d bytes is over the limit of %d", len(stanza), jmi.MaxStanzaSize)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(stanza))
+	start, err := firstStart(dec)
+	if err != nil {
+		return sig, err
+	}
+	if start.Name.Local != "message" {
+		return sig, fmt.Errorf("<%s> is not a message", start.Name.Local)
+	}
+	outer := envelope(start)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return sig, fmt.Errorf("%w: unexpected end of the stanza", jmi.ErrMalformed)
+		}
+		if err != nil {
+			return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+		}
+		child, ok := tok.(xml.StartElement)
+		if !ok {
+			if _, end := tok.(xml.EndElement); end {
+				if sig.Element == nil {
+					return sig, errNotOurs
+				}
+				return sig, nil
+			}
+			continue
+		}
+		switch {
+		case jmi.IsNamespace(child.Name.Space):
+			if sig.Element != nil {
+				return sig, jmi.ErrMultipleElements
+			}
+			el, err := jmi.Decode(dec, child)
+			if err != nil {
+				return sig, err
+			}
+			sig.Element, sig.From, sig.To = el, outer.from, outer.to
+			if sig.Via != call.ViaOffline {
+				sig.Via = call.ViaLive
+			}
+		case child.Name.Space == NSDelay && child.Name.Local == "delay":
+			// Offline storage stamps what it held (XEP-0160, XEP-0203).
+			if t, ok := stamp(child); ok {
+				sig.Stamp, sig.Via = t, call.ViaOffline
+			}
+			if err := dec.Skip(); err != nil {
+				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			}
+		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
+			// XEP-0280 §11: a carbon comes from our own bare JID, or it is
+			// forged ("Juliet answered on her other phone").
+			if !outer.from.Equal(d.bare) {
+				sig.From = outer.from
+				return sig, fmt.Errorf("carbon from %s, not from our own account", outer.from)
+			}
+			via := call.ViaReceivedCarbon
+			if child.Name.Local == "sent" {
+				via = call.ViaSentCarbon
+			}
+			inner, err := d.forwarded(dec)
+			if err != nil {
+				return inner, err
+			}
+			inner.Via = via
+			return inner, nil
+		case child.Name.Space == NSMAM && child.Name.Local == "result":
+			// XEP-0313: results come from our own archive (no from, or our
+			// bare JID), for the query under way.
+			if !outer.from.Equal(jid.JID{}) && !outer.from.Equal(d.bare) {
+				sig.From = outer.from
+				return sig, fmt.Errorf("archive result from %s, not from our own archive", outer.from)
+			}
+			qid, id := attr(child, "queryid"), attr(child, "id")
+			if d.queryID == "" || qid != d.queryID {
+				return sig, fmt.Errorf("archive result for query %q, not for ours", qid)
+			}
+			inner, err := d.forwarded(dec)
+			if err != nil {
+				return inner, err
+			}
+			inner.Via = call.ViaArchive
+			if id != "" {
+				d.lastArchiveID = id
+			}
+			return inner, nil
+		default:
+			if err := dec.Skip(); err != nil {
+				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			}
+		}
+	}
+}
+
+// forwarded reads the <forwarded/> inside a carbon or an archive result:
+// its <delay/> and the message it carries.
+func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
+	var sig call.Signal
+	for depth := 0; ; {
+		tok, err := dec.Token()
+		if err != nil {
+			return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if depth == 0 {
+				return sig, errNotOurs // the wrapper ended without a message
+			}
+			depth--
+		case xml.StartElement:
+			switch {
+			case t.Name.Space == NSForward && t.Name.Local == "forwarded":
+				depth++
+			case t.Name.Space == NSDelay && t.Name.Local == "delay":
+				if ts, ok := stamp(t); ok {
+					sig.Stamp = ts
+				}
+				if err := dec.Skip(); err != nil {
+					return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				}
+			case t.Name.Local == "message":
+				m, err := jmi.DecodeMessage(dec, t)
+				if errors.Is(err, jmi.ErrNoElement) {
+					return sig, errNotOurs
+				}
+				if err != nil {
+					return sig, err
+				}
+				sig.Element, sig.From, sig.To = m.Element, m.From, m.To
+				return sig, nil
+			default:
+				if err := dec.Skip(); err != nil {
+					return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				}
+			}
+		}
+	}
+}
+
+type addrs struct{ from, to jid.JID }
+
+func envelope(start xml.StartElement) addrs {
+	var a addrs
+	if j, err := jid.Parse(attr(start, "from")); err == nil {
+		a.from = j
+	}
+	if j, err := jid.Parse(attr(start, "to")); err == nil {
+		a.to = j
+	}
+	return a
+}
+
+func attr(start xml.StartElement, local string) string {
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func stamp(start xml.StartElement) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, attr(start, "stamp"))
+	return t, err == nil
+}
+
+func firstStart(dec *xml.Decoder) (xml.StartElement, error) {
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return xml.StartElement{}, fmt.Errorf("%w: no element", jmi.ErrMalformed)
+		}
+		if err != nil {
+			return xml.StartElement{}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return t, nil
+		case xml.Directive:
+			return xml.StartElement{}, jmi.ErrDTD
+		}
+	}
+}
