@@ -219,8 +219,11 @@ func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
 			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
 			// XEP-0280 §11: a carbon comes from our own bare JID, or it is
-			// forged ("Juliet answered on her other phone").
-			if !outer.from.Equal(d.bare) {
+			// forged ("Juliet answered on her other phone"). No from at all
+			// also means our own account (RFC 6120 §8.1.2.1): only our
+			// server can send that, and mellium blanks a from equal to our
+			// bare JID.
+			if !outer.from.Equal(d.bare) && !outer.from.Equal(jid.JID{}) {
 				sig.From = outer.from
 				return sig, fmt.Errorf("carbon from %s, not from our own account", outer.from)
 			}

@@ -1,0 +1,531 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/carbons"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/roster"
+	"mellium.im/xmpp/stanza"
+)
+
+// Config configures a Client. JID and Password are required; the zero value
+// of every other field is a sensible default.
+type Config struct {
+	// JID is the account and the resource of this device
+	// (juliet@capulet.example/phone). Without a resource, "jmi" is used.
+	JID jid.JID
+	// Password of the account.
+	Password string
+	// Server is host:port to connect to instead of looking the domain up.
+	Server string
+	// TLS is how the connection is secured (default STARTTLS).
+	TLS TLSMode
+	// CAFile, when set, is the only certificate authority trusted for the
+	// server's certificate; otherwise the system's roots are.
+	CAFile string
+	// Engine tunes the call engine (time-outs, addressing).
+	Engine call.Config
+	// Trust decides whether a caller (bare JID) may make this device ring.
+	// Nil: the roster decides, trusting contacts with a presence
+	// subscription from or both (XEP-0353 §6).
+	Trust func(peer jid.JID) bool
+	// CatchUpWindow is how far back the first archive catch-up reads
+	// (default 24 hours); later ones read on from the last archive id seen.
+	CatchUpWindow time.Duration
+	// Logger receives every ignored input with its reason (Warn) and what
+	// the client does (Debug). Nil: silent.
+	Logger *slog.Logger
+	// Recorder, when set, records every event before it is delivered, so a
+	// call history never misses what the user was shown.
+	Recorder interface{ Record(call.Event) error }
+}
+
+// ErrClosed is returned by calls on a closed Client.
+var ErrClosed = errors.New("client: closed")
+
+// Client is one device of an XMPP account placing and answering calls.
+// Its methods are safe for concurrent use.
+type Client struct {
+	cfg     Config
+	log     *slog.Logger
+	session *xmpp.Session
+	dev     *Device // owned by the loop goroutine
+
+	inbox  chan func()
+	done   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+
+	events *eventQueue
+
+	mu     sync.Mutex
+	roster map[string]string // bare JID → subscription
+}
+
+// Dial connects cfg.JID, binds its resource, sends initial presence,
+// enables carbons, fetches the roster and starts the archive catch-up.
+// Events arrive on Events until Close.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.JID.Resourcepart() == "" {
+		j, err := cfg.JID.WithResource("jmi")
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		cfg.JID = j
+	}
+	if cfg.CatchUpWindow <= 0 {
+		cfg.CatchUpWindow = 24 * time.Hour
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}}
+	trust := cfg.Trust
+	if trust == nil {
+		trust = c.rosterTrust
+	}
+	c.dev = NewDevice(DeviceConfig{Account: cfg.JID, Engine: cfg.Engine, Trust: trust, SharesPresence: c.sharesPresence})
+
+	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	c.session = s
+	c.wg.Add(2)
+	go c.serve()
+	go c.loop()
+	if err := c.setUp(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// setUp runs what a device does after login, in the order that makes no
+// call ring twice: roster (for trust), carbons, presence, then catch-up.
+func (c *Client) setUp(ctx context.Context) error {
+	iter := roster.Fetch(ctx, c.session)
+	for iter.Next() {
+		item := iter.Item()
+		c.mu.Lock()
+		c.roster[item.JID.Bare().String()] = item.Subscription
+		c.mu.Unlock()
+	}
+	if err := iter.Err(); err != nil {
+		c.log.Warn("fetching the roster", "err", err)
+	}
+	iter.Close()
+	if err := carbons.Enable(ctx, c.session); err != nil {
+		return fmt.Errorf("client: enabling carbons: %w", err)
+	}
+	if err := c.session.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+		return fmt.Errorf("client: sending presence: %w", err)
+	}
+	c.wg.Add(1)
+	go c.catchUp()
+	return nil
+}
+
+func (c *Client) rosterTrust(peer jid.JID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sub := c.roster[peer.Bare().String()]
+	return sub == "from" || sub == "both"
+}
+
+func (c *Client) sharesPresence(peer jid.JID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roster[peer.Bare().String()] == "both"
+}
+
+// Events returns the channel on which every event of every call arrives,
+// in the order the engine produced them. None is dropped: undelivered
+// events queue up. It is closed after Close.
+func (c *Client) Events() <-chan call.Event { return c.events.out }
+
+// Account returns this device's full JID, with the resource the server
+// bound.
+func (c *Client) Account() jid.JID { return c.session.LocalAddr() }
+
+// Call proposes a call to peer with the given media ("audio", "video";
+// default audio) and returns its session id once the propose is sent.
+func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (string, error) {
+	if len(media) == 0 {
+		media = []string{"audio"}
+	}
+	var descs []jmi.Description
+	for _, m := range media {
+		descs = append(descs, jmi.RTP(m))
+	}
+	id := jmi.NewID()
+	err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)})
+	return id, err
+}
+
+// Answer proceeds the incoming call id on this device.
+func (c *Client) Answer(ctx context.Context, id string) error {
+	return c.do(ctx, call.UserProceed{ID: id})
+}
+
+// Decline rejects the incoming call id (reason busy when nil).
+func (c *Client) Decline(ctx context.Context, id string, reason *jmi.Reason) error {
+	return c.do(ctx, call.UserReject{ID: id, Reason: reason})
+}
+
+// Withdraw retracts the outgoing call id (reason cancel).
+func (c *Client) Withdraw(ctx context.Context, id string) error {
+	return c.do(ctx, call.UserRetract{ID: id})
+}
+
+// HangUp finishes the answered call id (reason success).
+func (c *Client) HangUp(ctx context.Context, id string) error {
+	return c.do(ctx, call.UserFinish{ID: id})
+}
+
+// Info returns a snapshot of the call id.
+func (c *Client) Info(ctx context.Context, id string) (call.Info, bool, error) {
+	var info call.Info
+	var ok bool
+	err := c.run(ctx, func() { info, ok = c.dev.Call(id) })
+	return info, ok, err
+}
+
+// do runs a user action on the loop and waits until its stanzas are sent.
+func (c *Client) do(ctx context.Context, in call.Input) error {
+	var err error
+	if rerr := c.run(ctx, func() {
+		var effs []call.Effect
+		effs, err = c.dev.Do(time.Now(), in)
+		c.apply(effs)
+	}); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// run runs f on the loop goroutine and waits for it.
+func (c *Client) run(ctx context.Context, f func()) error {
+	ran := make(chan struct{})
+	select {
+	case c.inbox <- func() { f(); close(ran) }:
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ran:
+		return nil
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post hands f to the loop without waiting.
+func (c *Client) post(f func()) {
+	select {
+	case c.inbox <- f:
+	case <-c.done:
+	}
+}
+
+// loop owns the Device: every input goes through it, and it runs the
+// engine's deadlines with one timer.
+func (c *Client) loop() {
+	defer c.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case f := <-c.inbox:
+			f()
+		case <-timer.C:
+			effs, _ := c.dev.Do(time.Now(), call.Tick{})
+			c.apply(effs)
+		case <-c.done:
+			return
+		}
+		if dl := c.dev.NextDeadline(); !dl.IsZero() {
+			timer.Reset(time.Until(dl))
+		} else {
+			timer.Stop()
+		}
+	}
+}
+
+// apply carries out the engine's effects in order.
+func (c *Client) apply(effs []call.Effect) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, e := range effs {
+		switch e := e.(type) {
+		case call.Send:
+			b, err := c.dev.Stanza(e)
+			if err == nil {
+				err = c.session.Send(ctx, xml.NewDecoder(bytes.NewReader(b)))
+			}
+			if err != nil {
+				c.log.Warn("sending", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String(), "err", err)
+				continue
+			}
+			c.log.Debug("sent", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String())
+		case call.SendPresence:
+			if err := c.session.Send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
+				c.log.Warn("sending presence", "to", e.To.String(), "err", err)
+			}
+		case call.Notify:
+			ev := e.Event
+			if ev.Type == call.EventIgnored {
+				c.log.Warn("ignored input", "sid", ev.ID, "from", ev.Device.String(), "reason", ev.Reason)
+			} else {
+				c.log.Debug("event", "event", ev.Type.String(), "sid", ev.ID, "peer", ev.Peer.String())
+			}
+			if c.cfg.Recorder != nil {
+				if err := c.cfg.Recorder.Record(ev); err != nil {
+					c.log.Warn("recording", "sid", ev.ID, "err", err)
+				}
+			}
+			c.events.push(ev)
+		}
+	}
+}
+
+// serve reads the stream. Its handler only copies each message to bytes and
+// hands it to the loop: a mellium handler must never send.
+func (c *Client) serve() {
+	defer c.wg.Done()
+	err := c.session.Serve(xmpp.HandlerFunc(c.handle))
+	if err != nil {
+		c.log.Debug("stream ended", "err", err)
+	}
+	c.Close()
+}
+
+func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	switch start.Name.Local {
+	case "message":
+		var b bytes.Buffer
+		enc := xml.NewEncoder(&b)
+		if err := enc.EncodeToken(*start); err != nil {
+			return nil
+		}
+		if _, err := xmlstream.Copy(enc, t); err != nil {
+			c.log.Warn("reading a message", "err", err)
+			return nil
+		}
+		if err := enc.Flush(); err != nil {
+			return nil
+		}
+		raw := b.Bytes()
+		c.post(func() { c.apply(c.dev.Receive(time.Now(), raw)) })
+	case "iq":
+		return c.handleIQ(t, start)
+	}
+	return nil
+}
+
+// handleIQ answers disco#info, advertising JMI, and follows roster pushes.
+func (c *Client) handleIQ(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	iq, err := stanza.NewIQ(*start)
+	if err != nil {
+		return nil
+	}
+	tok, err := t.Token()
+	if err != nil {
+		return nil
+	}
+	payload, ok := tok.(xml.StartElement)
+	if !ok {
+		return nil
+	}
+	switch {
+	case iq.Type == stanza.GetIQ && payload.Name.Space == nsDiscoInfo:
+		var feats []xml.TokenReader
+		for _, f := range []string{nsDiscoInfo, jmi.NS, carbons.NS} {
+			feats = append(feats, xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "feature"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: f}}}))
+		}
+		identity := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
+			{Name: xml.Name{Local: "category"}, Value: "client"}, {Name: xml.Name{Local: "type"}, Value: "pc"}, {Name: xml.Name{Local: "name"}, Value: "jmi"}}})
+		query := xmlstream.Wrap(xmlstream.MultiReader(append([]xml.TokenReader{identity}, feats...)...), xml.StartElement{Name: xml.Name{Space: nsDiscoInfo, Local: "query"}})
+		_, err := xmlstream.Copy(t, iq.Result(query))
+		return err
+	case iq.Type == stanza.SetIQ && payload.Name.Space == roster.NS:
+		// A roster push: keep trust current.
+		d := xml.NewTokenDecoder(t)
+		var q struct {
+			Items []roster.Item `xml:"item"`
+		}
+		if err := d.DecodeElement(&q, &payload); err == nil {
+			c.mu.Lock()
+			for _, it := range q.Items {
+				c.roster[it.JID.Bare().String()] = it.Subscription
+			}
+			c.mu.Unlock()
+		}
+		_, err := xmlstream.Copy(t, iq.Result(nil))
+		return err
+	}
+	return nil
+}
+
+const (
+	nsDiscoInfo = `http://jabber.org/protocol/disco#info`
+	nsRSM       = `http://jabber.org/protocol/rsm`
+	nsData      = `jabber:x:data`
+)
+
+// catchUp reads the archive (XEP-0313) from the last archive id seen, or
+// from CatchUpWindow ago, page by page; the results arrive as messages
+// through the loop, and the end is posted after them.
+func (c *Client) catchUp() {
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	qid := "jmi-" + jmi.NewID()[:8]
+	after := ""
+	started := make(chan struct{})
+	c.post(func() {
+		after = c.dev.LastArchiveID()
+		c.apply(c.dev.StartCatchUp(time.Now(), qid))
+		close(started)
+	})
+	select {
+	case <-started:
+	case <-c.done:
+		return
+	}
+	since := time.Now().Add(-c.cfg.CatchUpWindow)
+	for page := 0; page < 1000; page++ {
+		last, complete, err := c.queryArchive(ctx, qid, since, after)
+		if err != nil {
+			c.log.Warn("archive catch-up", "err", err)
+			break
+		}
+		if complete || last == "" {
+			break
+		}
+		after = last
+	}
+	c.post(func() { c.apply(c.dev.EndCatchUp(time.Now())) })
+}
+
+func field(v, value string) xml.TokenReader {
+	return xmlstream.Wrap(
+		xmlstream.Wrap(xmlstream.Token(xml.CharData(value)), xml.StartElement{Name: xml.Name{Local: "value"}}),
+		xml.StartElement{Name: xml.Name{Local: "field"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: v}}})
+}
+
+// queryArchive asks for one page of our archive after the id after (or
+// since the time since) and returns the last id of the page.
+func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, after string) (last string, complete bool, err error) {
+	form := []xml.TokenReader{field("FORM_TYPE", NSMAM)}
+	set := []xml.TokenReader{xmlstream.Wrap(xmlstream.Token(xml.CharData("100")), xml.StartElement{Name: xml.Name{Local: "max"}})}
+	if after != "" {
+		set = append(set, xmlstream.Wrap(xmlstream.Token(xml.CharData(after)), xml.StartElement{Name: xml.Name{Local: "after"}}))
+	} else {
+		form = append(form, field("start", since.UTC().Format(time.RFC3339)))
+	}
+	query := xmlstream.Wrap(xmlstream.MultiReader(
+		xmlstream.Wrap(xmlstream.MultiReader(form...), xml.StartElement{Name: xml.Name{Space: nsData, Local: "x"}, Attr: []xml.Attr{{Name: xml.Name{Local: "type"}, Value: "submit"}}}),
+		xmlstream.Wrap(xmlstream.MultiReader(set...), xml.StartElement{Name: xml.Name{Space: nsRSM, Local: "set"}}),
+	), xml.StartElement{Name: xml.Name{Space: NSMAM, Local: "query"}, Attr: []xml.Attr{{Name: xml.Name{Local: "queryid"}, Value: qid}}})
+	var resp struct {
+		Type string `xml:"type,attr"`
+		Fin  struct {
+			Complete string `xml:"complete,attr"`
+			Last     string `xml:"http://jabber.org/protocol/rsm set>last"`
+		} `xml:"urn:xmpp:mam:2 fin"`
+	}
+	if err := c.session.UnmarshalIQElement(ctx, query, stanza.IQ{Type: stanza.SetIQ}, &resp); err != nil {
+		return "", false, err
+	}
+	if resp.Type == "error" {
+		return "", false, errors.New("the server refused the archive query")
+	}
+	return strings.TrimSpace(resp.Fin.Last), resp.Fin.Complete == "true", nil
+}
+
+// Close ends the session and waits for every goroutine of the client.
+func (c *Client) Close() error {
+	c.closed.Do(func() {
+		close(c.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = c.session.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
+		_ = c.session.Close()
+		if conn := c.session.Conn(); conn != nil {
+			_ = conn.Close()
+		}
+		go func() {
+			c.wg.Wait()
+			c.events.close()
+		}()
+	})
+	return nil
+}
+
+// eventQueue delivers events in order without ever blocking the loop: an
+// unbounded queue drained by one goroutine.
+type eventQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []call.Event
+	closed bool
+	out    chan call.Event
+}
+
+func newEventQueue() *eventQueue {
+	q := &eventQueue{out: make(chan call.Event)}
+	q.cond = sync.NewCond(&q.mu)
+	go q.drain()
+	return q
+}
+
+func (q *eventQueue) push(ev call.Event) {
+	q.mu.Lock()
+	q.queue = append(q.queue, ev)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *eventQueue) drain() {
+	for {
+		q.mu.Lock()
+		for len(q.queue) == 0 && !q.closed {
+			q.cond.Wait()
+		}
+		if len(q.queue) == 0 && q.closed {
+			q.mu.Unlock()
+			close(q.out)
+			return
+		}
+		ev := q.queue[0]
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		q.out <- ev
+	}
+}
