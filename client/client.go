@@ -529,3 +529,9 @@ func (q *eventQueue) drain() {
 		q.out <- ev
 	}
 }
+
+// sendRaw puts one stanza, given as XML, on the stream. Tests use it to send
+// what other clients, or attackers, would.
+func (c *Client) sendRaw(ctx context.Context, stanzaXML string) error {
+	return c.session.Send(ctx, xml.NewDecoder(strings.NewReader(stanzaXML)))
+}
