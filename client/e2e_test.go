@@ -252,3 +252,174 @@ func TestE2EForgedCarbon(t *testing.T) {
 		t.Errorf("call state %v after the forgery, want still ringing", info.State)
 	}
 }
+
+// TestE2ECrossed is scenario 6: both press call at the same moment; exactly
+// one call survives, the same on both sides.
+func TestE2ECrossed(t *testing.T) {
+	w := newWorld(t)
+	phone := w.device(t, "juliet", "phone")
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids := make(chan string, 2)
+	for _, c := range []struct {
+		from *Client
+		to   string
+	}{{romeo, "juliet"}, {phone, "romeo"}} {
+		go func() {
+			id, err := c.from.Call(ctx, jid.MustParse(c.to+"@"+w.srv.Domain))
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		}()
+	}
+	a, b := <-ids, <-ids
+	survivor := min(a, b) // the lower id wins (§4.1)
+	loser := max(a, b)
+	for _, c := range []*Client{romeo, phone} {
+		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), 5*time.Second)
+	}
+	for _, c := range []*Client{romeo, phone} {
+		info, ok, err := c.Info(ctx, loser)
+		if err != nil || !ok || info.State != call.StateEnded {
+			t.Errorf("%s: the losing call is %v, want ended", c.cfg.JID, info.State)
+		}
+		if info, _, _ := c.Info(ctx, survivor); info.State != call.StateActive {
+			t.Errorf("%s: the surviving call is %v, want active", c.cfg.JID, info.State)
+		}
+	}
+}
+
+// TestE2EMigration is scenario 7: Juliet, in a call on her phone, calls
+// Romeo again from her tablet; the call moves, the old one is finished with
+// <migrated/>.
+func TestE2EMigration(t *testing.T) {
+	w := newWorld(t)
+	phone := w.device(t, "juliet", "phone")
+	tablet := w.device(t, "juliet", "tablet")
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	romeoJID := jid.MustParse("romeo@" + w.srv.Domain)
+	old, err := phone.Call(ctx, romeoJID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), 5*time.Second)
+	if err := romeo.Answer(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "answered", is(call.EventProceeded, old), 5*time.Second)
+	moved, err := tablet.Call(ctx, romeoJID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvent(t, phone, "old call finished", is(call.EventFinished, old), 5*time.Second)
+	if ev.MigratedTo != moved {
+		t.Errorf("finished with migrated_to %q, want %q", ev.MigratedTo, moved)
+	}
+	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), 5*time.Second)
+	if info, _, _ := romeo.Info(ctx, moved); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
+		t.Errorf("romeo: new call %v with %s, want active with the tablet", info.State, info.Device)
+	}
+}
+
+// TestE2EUntrusted is scenario 8: a caller without a presence subscription
+// gets nothing back; the call is recorded silently.
+func TestE2EUntrusted(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Juliet's phone uses the default trust: the roster, which is empty.
+	phone, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "pw-juliet", Server: w.srv.Addr, CAFile: w.srv.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		phone.Close()
+		for range phone.Events() {
+		}
+	})
+	romeo := w.device(t, "romeo", "orchard")
+	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Withdrawing after a second gives the phone time to answer, if it
+	// wrongly would; the phone records the call as missed.
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+wait:
+	for {
+		select {
+		case ev := <-romeo.Events():
+			if ev.Type == call.EventRinging || ev.Type == call.EventRejected || ev.Type == call.EventProceeded {
+				t.Fatalf("an untrusted caller learned something: %+v", ev)
+			}
+		case ev := <-phone.Events():
+			if ev.Type == call.EventIncoming {
+				t.Fatalf("rang for an untrusted caller: %+v", ev)
+			}
+		case <-timer.C:
+			break wait
+		}
+	}
+	if err := romeo.Withdraw(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), 5*time.Second)
+	if info, ok, _ := phone.Info(ctx, id); !ok || info.Trusted {
+		t.Errorf("phone: %+v, want an untrusted call remembered", info)
+	}
+}
+
+// TestE2EWireCompat is scenario 11: messages shaped like other clients'
+// (INTEROP.md), sent raw through the server, are understood.
+func TestE2EWireCompat(t *testing.T) {
+	w := newWorld(t)
+	d := w.srv.Domain
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	phone := w.device(t, "juliet", "phone")
+	dino := w.device(t, "juliet", "dino")
+	slix := w.device(t, "romeo", "slix")
+	romeo := w.device(t, "romeo", "orchard")
+
+	// slixmpp: no type, no <store/>; Conversations-style 22-character id.
+	const sid = "p8A2Zc-vQ1mGx_T3kL9wYQ"
+	if err := slix.sendRaw(ctx, `<message to='juliet@`+d+`'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "incoming from slixmpp", is(call.EventIncoming, sid), 5*time.Second)
+	// Dino answers: <accept/> to its own bare JID, no type, no <store/>.
+	if err := dino.sendRaw(ctx, `<message to='juliet@`+d+`'><accept xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'/></message>`); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, phone, "answered on Dino", is(call.EventProceeded, sid), 5*time.Second); !ev.Elsewhere {
+		t.Errorf("phone: %+v, want answered elsewhere", ev)
+	}
+
+	// Dino ends that call (it never sends finish itself; a Monal-like
+	// client would): the phone learns it by carbon.
+	if err := dino.sendRaw(ctx, `<message to='romeo@`+d+`/slix' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish></message>`); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "finished elsewhere", is(call.EventFinished, sid), 5*time.Second)
+
+	// Conversations answers Romeo's call with an OMEMO <device/> in proceed.
+	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	conv := `<message to='romeo@` + d + `/orchard' type='chat' id='jm-proceed-` + id + `'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'>` +
+		`<device xmlns='http://gultsch.de/xmpp/drafts/omemo/dlts-srtp-verification' id='1872345598'/></proceed><store xmlns='urn:xmpp:hints'/></message>`
+	if err := dino.sendRaw(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, romeo, "answered by the Conversations-shaped proceed", is(call.EventProceeded, id), 5*time.Second); ev.Device.Resourcepart() != "dino" {
+		t.Errorf("romeo: answered by %s", ev.Device)
+	}
+	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
+}
