@@ -59,10 +59,9 @@ var ErrClosed = errors.New("client: closed")
 // Client is one device of an XMPP account placing and answering calls.
 // Its methods are safe for concurrent use.
 type Client struct {
-	cfg     Config
-	log     *slog.Logger
-	session *xmpp.Session
-	dev     *Device // owned by the loop goroutine
+	cfg Config
+	log *slog.Logger
+	dev *Device // owned by the loop goroutine
 
 	inbox  chan func()
 	done   chan struct{}
@@ -71,8 +70,17 @@ type Client struct {
 
 	events *eventQueue
 
-	mu     sync.Mutex
-	roster map[string]string // bare JID → subscription
+	mu      sync.Mutex
+	roster  map[string]string // bare JID → subscription
+	session *xmpp.Session     // replaced on reconnect; read through sess
+	pending [][]byte          // stanzas the loop could not send while offline
+}
+
+// sess returns the current session.
+func (c *Client) sess() *xmpp.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
 }
 
 // Dial connects cfg.JID, binds its resource, sends initial presence,
@@ -108,7 +116,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.wg.Add(2)
 	go c.serve()
 	go c.loop()
-	if err := c.setUp(ctx); err != nil {
+	if err := c.setUp(ctx, s); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -117,8 +125,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 
 // setUp runs what a device does after login, in the order that makes no
 // call ring twice: roster (for trust), carbons, presence, then catch-up.
-func (c *Client) setUp(ctx context.Context) error {
-	iter := roster.Fetch(ctx, c.session)
+func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
+	iter := roster.Fetch(ctx, s)
 	for iter.Next() {
 		item := iter.Item()
 		c.mu.Lock()
@@ -129,11 +137,21 @@ func (c *Client) setUp(ctx context.Context) error {
 		c.log.Warn("fetching the roster", "err", err)
 	}
 	iter.Close()
-	if err := carbons.Enable(ctx, c.session); err != nil {
+	if err := carbons.Enable(ctx, s); err != nil {
 		return fmt.Errorf("client: enabling carbons: %w", err)
 	}
-	if err := c.session.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
 		return fmt.Errorf("client: sending presence: %w", err)
+	}
+	// What the user did while we were offline goes out now, in order.
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, b := range pending {
+		if err := s.Send(ctx, xml.NewDecoder(bytes.NewReader(b))); err != nil {
+			return fmt.Errorf("client: sending what was queued offline: %w", err)
+		}
 	}
 	c.wg.Add(1)
 	go c.catchUp()
@@ -160,7 +178,7 @@ func (c *Client) Events() <-chan call.Event { return c.events.out }
 
 // Account returns this device's full JID, with the resource the server
 // bound.
-func (c *Client) Account() jid.JID { return c.session.LocalAddr() }
+func (c *Client) Account() jid.JID { return c.sess().LocalAddr() }
 
 // Call proposes a call to peer with the given media ("audio", "video";
 // default audio) and returns its session id once the propose is sent.
@@ -279,7 +297,15 @@ func (c *Client) apply(effs []call.Effect) {
 		case call.Send:
 			b, err := c.dev.Stanza(e)
 			if err == nil {
-				err = c.session.Send(ctx, xml.NewDecoder(bytes.NewReader(b)))
+				err = c.sess().Send(ctx, xml.NewDecoder(bytes.NewReader(b)))
+			}
+			if err != nil && b != nil {
+				// Offline: keep it for when the stream is back.
+				c.mu.Lock()
+				c.pending = append(c.pending, b)
+				c.mu.Unlock()
+				c.log.Debug("queued while offline", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "err", err)
+				continue
 			}
 			if err != nil {
 				c.log.Warn("sending", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String(), "err", err)
@@ -287,7 +313,7 @@ func (c *Client) apply(effs []call.Effect) {
 			}
 			c.log.Debug("sent", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String())
 		case call.SendPresence:
-			if err := c.session.Send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
+			if err := c.sess().Send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
 				c.log.Warn("sending presence", "to", e.To.String(), "err", err)
 			}
 		case call.Notify:
@@ -307,15 +333,58 @@ func (c *Client) apply(effs []call.Effect) {
 	}
 }
 
-// serve reads the stream. Its handler only copies each message to bytes and
-// hands it to the loop: a mellium handler must never send.
+// serve reads the stream, and when it drops, reconnects with backoff and
+// catches up again: the Device and its calls live on. Its handler only
+// copies each message to bytes and hands it to the loop: a mellium handler
+// must never send.
 func (c *Client) serve() {
 	defer c.wg.Done()
-	err := c.session.Serve(xmpp.HandlerFunc(c.handle))
-	if err != nil {
-		c.log.Debug("stream ended", "err", err)
+	for {
+		err := c.sess().Serve(xmpp.HandlerFunc(c.handle))
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		c.log.Info("stream ended; reconnecting", "err", err)
+		if !c.reconnect() {
+			return
+		}
 	}
-	c.Close()
+}
+
+// reconnect dials again with backoff until it succeeds or the client is
+// closed.
+func (c *Client) reconnect() bool {
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-c.done:
+			return false
+		case <-time.After(backoff):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		s, err := dialSession(ctx, c.cfg.JID, c.cfg.Password, c.cfg.Server, c.cfg.TLS, c.cfg.CAFile)
+		if err == nil {
+			c.mu.Lock()
+			c.session = s
+			c.mu.Unlock()
+			// setUp needs Serve running for its IQs.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				defer cancel()
+				if err := c.setUp(ctx, s); err != nil {
+					c.log.Warn("setting up after reconnect", "err", err)
+					s.Close()
+				}
+			}()
+			return true
+		}
+		cancel()
+		c.log.Debug("reconnect failed", "err", err, "retry_in", backoff)
+		backoff = min(2*backoff, 10*time.Second)
+	}
 }
 
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
@@ -453,7 +522,7 @@ func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, 
 			Last     string `xml:"http://jabber.org/protocol/rsm set>last"`
 		} `xml:"urn:xmpp:mam:2 fin"`
 	}
-	if err := c.session.UnmarshalIQElement(ctx, query, stanza.IQ{Type: stanza.SetIQ}, &resp); err != nil {
+	if err := c.sess().UnmarshalIQElement(ctx, query, stanza.IQ{Type: stanza.SetIQ}, &resp); err != nil {
 		return "", false, err
 	}
 	if resp.Type == "error" {
@@ -468,9 +537,10 @@ func (c *Client) Close() error {
 		close(c.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = c.session.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
-		_ = c.session.Close()
-		if conn := c.session.Conn(); conn != nil {
+		s := c.sess()
+		_ = s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
+		_ = s.Close()
+		if conn := s.Conn(); conn != nil {
 			_ = conn.Close()
 		}
 		go func() {
@@ -533,5 +603,5 @@ func (q *eventQueue) drain() {
 // sendRaw puts one stanza, given as XML, on the stream. Tests use it to send
 // what other clients, or attackers, would.
 func (c *Client) sendRaw(ctx context.Context, stanzaXML string) error {
-	return c.session.Send(ctx, xml.NewDecoder(strings.NewReader(stanzaXML)))
+	return c.sess().Send(ctx, xml.NewDecoder(strings.NewReader(stanzaXML)))
 }

@@ -423,3 +423,38 @@ func TestE2EWireCompat(t *testing.T) {
 	}
 	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
 }
+
+// TestE2EServerRestart is scenario 10: Prosody stops and starts while
+// Juliet's devices ring; after reconnect and catch-up every device agrees
+// with what happened: the phone answered while the server was down, and
+// that answer goes out once the phone is back.
+func TestE2EServerRestart(t *testing.T) {
+	w := newWorld(t)
+	phone := w.device(t, "juliet", "phone")
+	tablet := w.device(t, "juliet", "tablet")
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	if err := w.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Juliet answers on the phone while the server is down.
+	if err := phone.Answer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, romeo, "proceeded after the restart", is(call.EventProceeded, id), 20*time.Second); ev.Device.Resourcepart() != "phone" {
+		t.Errorf("answered by %s", ev.Device)
+	}
+	if ev := waitEvent(t, tablet, "answered elsewhere after the restart", is(call.EventProceeded, id), 20*time.Second); !ev.Elsewhere {
+		t.Errorf("tablet: %+v", ev)
+	}
+}
