@@ -884,7 +884,7 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 			ev := c.event(EventFinished, at)
 			ev.Device, ev.MigratedTo = s.From, f.MigratedTo
 			ev.Reason, ev.Text = reasonOf(f.Reason)
-			ev.Elsewhere = own
+			ev.Elsewhere = own || c.Elsewhere
 			out.notify(ev)
 		}
 		c.final = true
@@ -902,7 +902,7 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 	ev := c.event(t, at)
 	ev.Device, ev.MigratedTo = s.From, f.MigratedTo
 	ev.Reason, ev.Text = reasonOf(f.Reason)
-	ev.Elsewhere = own
+	ev.Elsewhere = own || c.Elsewhere
 	out.notify(ev)
 }
 

@@ -170,7 +170,7 @@ func TestRules(t *testing.T) {
 				{0, sig(romeoOrchard, juliet, call.ViaLive, propose("c1")), []string{"send romeo@montague.example/orchard ringing c1", "event incoming c1 device=romeo@montague.example/orchard"}},
 				{time.Second, sig(julietPhone, romeoOrchard, call.ViaSentCarbon, &jmi.Proceed{ID: "c1"}), []string{"event proceeded c1 device=juliet@capulet.example/phone elsewhere"}},
 				{2 * time.Second, sig(julietPhone, juliet, call.ViaLive, &jmi.Accept{ID: "c1"}), nil},
-				{time.Minute, sig(romeoOrchard, julietPhone, call.ViaReceivedCarbon, &jmi.Finish{ID: "c1"}), []string{"event finished c1 device=romeo@montague.example/orchard"}},
+				{time.Minute, sig(romeoOrchard, julietPhone, call.ViaReceivedCarbon, &jmi.Finish{ID: "c1"}), []string{"event finished c1 device=romeo@montague.example/orchard elsewhere"}},
 				{time.Minute, sig(julietPhone, romeoOrchard, call.ViaSentCarbon, &jmi.Finish{ID: "c1"}), nil},
 			},
 		},

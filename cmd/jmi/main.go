@@ -47,6 +47,7 @@ type command struct {
 // commands lists every subcommand; one line each.
 var commands = []command{
 	{name: "parse", summary: "decode one JMI stanza from standard input and print it as JSON", run: runParse},
+	{name: "replay", summary: "run a transcript of what one device saw through the client's code path", run: runReplay},
 }
 
 // exitError carries a specific exit status out of a subcommand.

@@ -1,0 +1,94 @@
+package call
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"mellium.im/xmpp/jid"
+)
+
+// eventJSON is the JSON schema of an event, shared by "jmi replay" and the
+// --json output of the jmi command.
+type eventJSON struct {
+	Event      string   `json:"event"`
+	ID         string   `json:"id,omitempty"`
+	Peer       string   `json:"peer,omitempty"`
+	Direction  string   `json:"direction,omitempty"`
+	Device     string   `json:"device,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	Text       string   `json:"text,omitempty"`
+	TieBreak   bool     `json:"tie_break,omitempty"`
+	MigratedTo string   `json:"migrated_to,omitempty"`
+	Elsewhere  bool     `json:"elsewhere,omitempty"`
+	Media      []string `json:"media,omitempty"`
+	At         string   `json:"at,omitempty"`
+}
+
+// MarshalJSON writes the event as one JSON object: event (the type's name),
+// id, peer, and where they apply direction, device, reason, text,
+// tie_break, migrated_to, elsewhere, media and at (RFC 3339, UTC).
+func (e Event) MarshalJSON() ([]byte, error) {
+	v := eventJSON{
+		Event: e.Type.String(), ID: e.ID, Reason: e.Reason, Text: e.Text,
+		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Media: e.Media,
+	}
+	if !e.Peer.Equal(jid.JID{}) {
+		v.Peer = e.Peer.String()
+	}
+	if !e.Device.Equal(jid.JID{}) {
+		v.Device = e.Device.String()
+	}
+	switch e.Direction {
+	case Incoming:
+		v.Direction = "incoming"
+	case Outgoing:
+		v.Direction = "outgoing"
+	}
+	if !e.At.IsZero() {
+		v.At = e.At.UTC().Format(time.RFC3339Nano)
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var v eventJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var ev Event
+	for t := EventUnknown; int(t) < len(eventNames); t++ {
+		if t.String() == v.Event {
+			ev.Type = t
+		}
+	}
+	if ev.Type == EventUnknown {
+		return fmt.Errorf("call: unknown event %q", v.Event)
+	}
+	var err error
+	if v.Peer != "" {
+		if ev.Peer, err = jid.Parse(v.Peer); err != nil {
+			return fmt.Errorf("call: peer: %w", err)
+		}
+	}
+	if v.Device != "" {
+		if ev.Device, err = jid.Parse(v.Device); err != nil {
+			return fmt.Errorf("call: device: %w", err)
+		}
+	}
+	switch v.Direction {
+	case "incoming":
+		ev.Direction = Incoming
+	case "outgoing":
+		ev.Direction = Outgoing
+	}
+	if v.At != "" {
+		if ev.At, err = time.Parse(time.RFC3339Nano, v.At); err != nil {
+			return fmt.Errorf("call: at: %w", err)
+		}
+	}
+	ev.ID, ev.Reason, ev.Text, ev.TieBreak, ev.MigratedTo, ev.Elsewhere, ev.Media = v.ID, v.Reason, v.Text, v.TieBreak, v.MigratedTo, v.Elsewhere, v.Media
+	*e = ev
+	return nil
+}
