@@ -51,6 +51,10 @@ type Config struct {
 	// Recorder, when set, records every event before it is delivered, so a
 	// call history never misses what the user was shown.
 	Recorder interface{ Record(call.Event) error }
+	// StateFile, when set, keeps the id of the last archive result this
+	// device read, so that the catch-up after a restart reads on from there
+	// instead of CatchUpWindow back.
+	StateFile string
 }
 
 // ErrClosed is returned by calls on a closed Client.
@@ -107,6 +111,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		trust = c.rosterTrust
 	}
 	c.dev = NewDevice(DeviceConfig{Account: cfg.JID, Engine: cfg.Engine, Trust: trust, SharesPresence: c.sharesPresence})
+	if cfg.StateFile != "" {
+		st, err := loadState(cfg.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		c.dev.SetLastArchiveID(st.LastArchiveID)
+	}
 
 	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
 	if err != nil {
@@ -213,6 +224,31 @@ func (c *Client) Withdraw(ctx context.Context, id string) error {
 // HangUp finishes the answered call id (reason success).
 func (c *Client) HangUp(ctx context.Context, id string) error {
 	return c.do(ctx, call.UserFinish{ID: id})
+}
+
+// Jingle returns what a Jingle session (XEP-0166) for the answered call id
+// needs: its sid, which is the propose id (XEP-0353 §3.6), and the full JID
+// of the remote device, the one that proceeded (our outgoing call) or that
+// proposed (our incoming call). ok is false unless the call is answered on
+// this device.
+func (c *Client) Jingle(ctx context.Context, id string) (sid string, peer jid.JID, ok bool, err error) {
+	info, found, err := c.Info(ctx, id)
+	if err != nil || !found || info.State != call.StateActive || info.Elsewhere {
+		return "", jid.JID{}, false, err
+	}
+	return info.ID, info.Device, true, nil
+}
+
+// MatchSessionInitiate reports whether an incoming Jingle session-initiate
+// with this sid, from this full JID, belongs to a call answered on this
+// device: same session id, from the device of the initiator that proposed.
+// A media stack should refuse any other.
+func (c *Client) MatchSessionInitiate(ctx context.Context, sid string, from jid.JID) (bool, error) {
+	info, found, err := c.Info(ctx, sid)
+	if err != nil || !found {
+		return false, err
+	}
+	return info.State == call.StateActive && !info.Elsewhere && info.Direction == call.Incoming && info.Device.Equal(from), nil
 }
 
 // Info returns a snapshot of the call id.
@@ -492,7 +528,14 @@ func (c *Client) catchUp() {
 		}
 		after = last
 	}
-	c.post(func() { c.apply(c.dev.EndCatchUp(time.Now())) })
+	c.post(func() {
+		c.apply(c.dev.EndCatchUp(time.Now()))
+		if c.cfg.StateFile != "" {
+			if err := saveState(c.cfg.StateFile, state{LastArchiveID: c.dev.LastArchiveID()}); err != nil {
+				c.log.Warn("saving the archive position", "err", err)
+			}
+		}
+	})
 }
 
 func field(v, value string) xml.TokenReader {

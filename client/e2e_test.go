@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+	"mellium.im/xmpp/disco"
 	"mellium.im/xmpp/jid"
 )
 
@@ -109,6 +111,24 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	ev = waitEvent(t, tablet, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
 	if !ev.Elsewhere {
 		t.Errorf("tablet: proceeded without elsewhere: %+v", ev)
+	}
+	// The hand-off to Jingle: Romeo sends session-initiate with sid = the
+	// propose id to the device that proceeded; the phone accepts only that.
+	sid, to, ok, err := romeo.Jingle(ctx, id)
+	if err != nil || !ok || sid != id || to.Resourcepart() != "phone" {
+		t.Errorf("Jingle: %q %s %v %v", sid, to, ok, err)
+	}
+	for _, tc := range []struct {
+		sid  string
+		from *Client
+		want bool
+	}{{id, romeo, true}, {id, tablet, false}, {"other", romeo, false}} {
+		if got, err := phone.MatchSessionInitiate(ctx, tc.sid, tc.from.Account()); err != nil || got != tc.want {
+			t.Errorf("MatchSessionInitiate(%s, %s) = %v %v, want %v", tc.sid, tc.from.Account(), got, err, tc.want)
+		}
+	}
+	if _, _, ok, _ := tablet.Jingle(ctx, id); ok {
+		t.Error("the tablet, which did not answer, offers a Jingle session")
 	}
 	if err := romeo.HangUp(ctx, id); err != nil {
 		t.Fatal(err)
@@ -456,5 +476,75 @@ func TestE2EServerRestart(t *testing.T) {
 	}
 	if ev := waitEvent(t, tablet, "answered elsewhere after the restart", is(call.EventProceeded, id), 20*time.Second); !ev.Elsewhere {
 		t.Errorf("tablet: %+v", ev)
+	}
+}
+
+// TestE2EStateFile: a device that restarts reads the archive on from where
+// it stopped, so an old missed call is not reported twice.
+func TestE2EStateFile(t *testing.T) {
+	w := newWorld(t)
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := romeo.Withdraw(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	stateFile := t.TempDir() + "/phone.json"
+	login := func() *Client {
+		c, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "pw-juliet",
+			Server: w.srv.Addr, CAFile: w.srv.CAFile, StateFile: stateFile, Trust: func(jid.JID) bool { return true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := login()
+	waitEvent(t, first, "missed", is(call.EventMissed, id), 5*time.Second)
+	first.Close()
+	for range first.Events() {
+	}
+	st, err := loadState(stateFile)
+	if err != nil || st.LastArchiveID == "" {
+		t.Fatalf("state after the first login: %+v %v", st, err)
+	}
+	id2, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := login()
+	defer func() {
+		second.Close()
+		for range second.Events() {
+		}
+	}()
+	waitEvent(t, second, "the new call", func(ev call.Event) bool {
+		if ev.ID == id {
+			t.Errorf("the old call came back after a restart: %+v", ev)
+		}
+		return ev.ID == id2 && ev.Type == call.EventIncoming
+	}, 5*time.Second)
+}
+
+// TestE2EDisco: the device advertises urn:xmpp:jingle-message:0.
+func TestE2EDisco(t *testing.T) {
+	w := newWorld(t)
+	phone := w.device(t, "juliet", "phone")
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := disco.GetInfo(ctx, "", phone.Account(), romeo.sess())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range info.Features {
+		found = found || f.Var == jmi.NS
+	}
+	if !found {
+		t.Errorf("features %v lack %s", info.Features, jmi.NS)
 	}
 }
