@@ -67,8 +67,17 @@ type Client struct {
 	log *slog.Logger
 	dev *Device // owned by the loop goroutine
 
-	inbox  chan func()
-	done   chan struct{}
+	// life is never cancelled before Close. Every session operation uses
+	// it: mellium v0.22.0 arms a goroutine per write that, if the context
+	// given is cancelled just as the write ends, sets the connection's
+	// deadline in the past and breaks the next write or read.
+	life context.Context
+	stop context.CancelFunc
+
+	inbox     chan func()
+	done      chan struct{}
+	ready     chan struct{} // closed when the first catch-up ended
+	readyOnce sync.Once
 	wg     sync.WaitGroup
 	closed sync.Once
 
@@ -105,7 +114,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}}
+	life, stop := context.WithCancel(context.Background())
+	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}}
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
@@ -127,7 +137,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.wg.Add(2)
 	go c.serve()
 	go c.loop()
-	if err := c.setUp(ctx, s); err != nil {
+	if err := c.setUp(c.life, s); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -326,8 +336,7 @@ func (c *Client) loop() {
 
 // apply carries out the engine's effects in order.
 func (c *Client) apply(effs []call.Effect) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := c.life
 	for _, e := range effs {
 		switch e := e.(type) {
 		case call.Send:
@@ -410,7 +419,7 @@ func (c *Client) reconnect() bool {
 			go func() {
 				defer c.wg.Done()
 				defer cancel()
-				if err := c.setUp(ctx, s); err != nil {
+				if err := c.setUp(c.life, s); err != nil {
 					c.log.Warn("setting up after reconnect", "err", err)
 					s.Close()
 				}
@@ -501,8 +510,7 @@ const (
 // through the loop, and the end is posted after them.
 func (c *Client) catchUp() {
 	defer c.wg.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := c.life
 	qid := "jmi-" + jmi.NewID()[:8]
 	after := ""
 	started := make(chan struct{})
@@ -535,8 +543,13 @@ func (c *Client) catchUp() {
 				c.log.Warn("saving the archive position", "err", err)
 			}
 		}
+		c.readyOnce.Do(func() { close(c.ready) })
 	})
 }
+
+// Ready is closed once the first archive catch-up after Dial has ended:
+// from then on the device knows every call that was under way.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
 
 func field(v, value string) xml.TokenReader {
 	return xmlstream.Wrap(
@@ -578,6 +591,7 @@ func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, 
 func (c *Client) Close() error {
 	c.closed.Do(func() {
 		close(c.done)
+		defer c.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		s := c.sess()

@@ -108,9 +108,25 @@ func dialSession(ctx context.Context, addr jid.JID, password, server string, mod
 		mechs = []sasl.Mechanism{sasl.ScramSha256, sasl.ScramSha1}
 	}
 	features = append(features, xmpp.SASL("", password, mechs...), xmppfix.BindResource())
-	s, err := xmpp.NewSession(ctx, addr.Domain(), addr, conn, state, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+	// Negotiate with a context that is never cancelled, and enforce ctx by
+	// closing the connection: mellium v0.22.0 leaves a goroutine that sets
+	// the connection's deadline in the past if the context it was given is
+	// cancelled later, which would break the session after Dial returned.
+	negotiated := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			conn.Close()
+		case <-negotiated:
+		}
+	}()
+	s, err := xmpp.NewSession(context.Background(), addr.Domain(), addr, conn, state, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: features}
 	}))
+	close(negotiated)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("client: logging in as %s: %w", addr, err)

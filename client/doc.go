@@ -1,5 +1,53 @@
 // Package client binds one XMPP account to the XEP-0353 call engine (package
-// call) through mellium.im/xmpp: it connects, enables carbons (XEP-0280),
-// catches up with the archive (XEP-0313), refuses forged input, and sends
-// what the engine asks for.
+// call) through mellium.im/xmpp: it logs in (STARTTLS, direct TLS, or
+// plaintext to a loopback address only), binds the requested resource,
+// enables carbons (XEP-0280), advertises urn:xmpp:jingle-message:0 in disco,
+// catches up with the archive (XEP-0313) on connect and after every
+// reconnect, refuses forged input, and sends what the engine asks for.
+//
+// # Using it
+//
+//	c, err := client.Dial(ctx, client.Config{
+//		JID:      jid.MustParse("juliet@capulet.example/phone"),
+//		Password: password,
+//	})
+//	...
+//	for ev := range c.Events() {
+//		switch ev.Type {
+//		case call.EventIncoming:
+//			c.Answer(ctx, ev.ID)
+//		case call.EventProceeded:
+//			sid, peer, ok, _ := c.Jingle(ctx, ev.ID) // start the media session
+//		}
+//	}
+//
+// Call places a call; Answer, Decline, Withdraw and HangUp act on one. Every
+// method that blocks takes a context, and all are safe for concurrent use.
+//
+// # Delivery of events
+//
+// Events arrive on the channel returned by Events in the order the engine
+// produced them, one goroutine feeding them: none is dropped and none is
+// reordered. They queue up while nobody reads, so the client never blocks on
+// a slow reader; read them until the channel closes, which happens after
+// Close. When Config.Recorder is set, each event is recorded before it is
+// queued, so a call history holds everything the user was shown.
+//
+// # How it works
+//
+// One goroutine reads the stream; its handler only copies each <message/>
+// to bytes and hands it to the loop (a mellium handler must not send). One
+// goroutine, the loop, owns the Device (the client's logic without the
+// network, which "jmi replay" runs too) and with it the engine: it feeds it,
+// sends what it asks in order, and runs its deadlines with one timer. When
+// the stream drops, the client reconnects with backoff, sends what the user
+// did while it was offline, and catches up from the last archive id it read
+// (kept across restarts with Config.StateFile).
+//
+// # Trust
+//
+// By default a caller may make the device ring (and learn that it does)
+// only with a presence subscription in the roster ("from" or "both"), as
+// XEP-0353 §6 requires; Config.Trust replaces that rule. Calls from others
+// are recorded silently.
 package client

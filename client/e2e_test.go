@@ -18,7 +18,7 @@ type world struct {
 	srv *prosodytest.Server
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	srv := prosodytest.New(t, prosodytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -32,7 +32,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // device logs in user/resource, trusting everyone, and closes it at the end.
-func (w *world) device(t *testing.T, user, resource string) *Client {
+func (w *world) device(t testing.TB, user, resource string) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -56,7 +56,7 @@ func (w *world) device(t *testing.T, user, resource string) *Client {
 
 // waitEvent waits up to d for an event of c that matches, passing over the
 // others.
-func waitEvent(t *testing.T, c *Client, what string, match func(call.Event) bool, d time.Duration) call.Event {
+func waitEvent(t testing.TB, c *Client, what string, match func(call.Event) bool, d time.Duration) call.Event {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
@@ -504,6 +504,11 @@ func TestE2EStateFile(t *testing.T) {
 	}
 	first := login()
 	waitEvent(t, first, "missed", is(call.EventMissed, id), 5*time.Second)
+	select {
+	case <-first.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first catch-up did not end")
+	}
 	first.Close()
 	for range first.Events() {
 	}
