@@ -78,8 +78,8 @@ type Client struct {
 	done      chan struct{}
 	ready     chan struct{} // closed when the first catch-up ended
 	readyOnce sync.Once
-	wg     sync.WaitGroup
-	closed sync.Once
+	wg        sync.WaitGroup
+	closed    sync.Once
 
 	events *eventQueue
 
