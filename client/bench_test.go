@@ -23,19 +23,19 @@ func BenchmarkExchange(b *testing.B) {
 	go func() {
 		for ev := range phone.Events() {
 			if ev.Type == call.EventIncoming {
-				phone.Answer(ctx, ev.ID)
+				phone.Handle(ev.ID).Answer(ctx)
 			}
 		}
 	}()
 	b.ResetTimer()
 	for b.Loop() {
-		id, err := romeo.Call(ctx, juliet)
+		id, err := callID(romeo.Call(ctx, juliet))
 		if err != nil {
 			b.Fatal(err)
 		}
 		waitEvent(b, romeo, "proceeded", is(call.EventProceeded, id), 10*time.Second)
 		b.StopTimer()
-		romeo.HangUp(ctx, id)
+		romeo.Handle(id).HangUp(ctx)
 		waitEvent(b, romeo, "finished", is(call.EventFinished, id), 10*time.Second)
 		b.StartTimer()
 	}

@@ -202,8 +202,9 @@ func (c *Client) Events() <-chan call.Event { return c.events.out }
 func (c *Client) Account() jid.JID { return c.sess().LocalAddr() }
 
 // Call proposes a call to peer with the given media ("audio", "video";
-// default audio) and returns its session id once the propose is sent.
-func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (string, error) {
+// default audio) and returns its handle once the propose is sent. What
+// happens to the call arrives as events with its id.
+func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Handle, error) {
 	if len(media) == 0 {
 		media = []string{"audio"}
 	}
@@ -212,37 +213,61 @@ func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (strin
 		descs = append(descs, jmi.RTP(m))
 	}
 	id := jmi.NewID()
-	err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)})
-	return id, err
+	if err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)}); err != nil {
+		return nil, err
+	}
+	return c.Handle(id), nil
 }
 
-// Answer proceeds the incoming call id on this device.
-func (c *Client) Answer(ctx context.Context, id string) error {
-	return c.do(ctx, call.UserProceed{ID: id})
+// Handle returns the handle of the call id, as named by an event. Acting on
+// a call the device does not know gives call.ErrUnknownCall.
+func (c *Client) Handle(id string) *Handle { return &Handle{c: c, id: id} }
+
+// Handle is one call, incoming or outgoing. Its methods are safe for
+// concurrent use.
+type Handle struct {
+	c  *Client
+	id string
 }
 
-// Decline rejects the incoming call id (reason busy when nil).
-func (c *Client) Decline(ctx context.Context, id string, reason *jmi.Reason) error {
-	return c.do(ctx, call.UserReject{ID: id, Reason: reason})
+// ID is the session id: the propose's id, and the sid of the Jingle session
+// that follows (XEP-0353 §3.6).
+func (h *Handle) ID() string { return h.id }
+
+// Answer proceeds the incoming call on this device.
+func (h *Handle) Answer(ctx context.Context) error {
+	return h.c.do(ctx, call.UserProceed{ID: h.id})
 }
 
-// Withdraw retracts the outgoing call id (reason cancel).
-func (c *Client) Withdraw(ctx context.Context, id string) error {
-	return c.do(ctx, call.UserRetract{ID: id})
+// Decline rejects the incoming call (reason busy when nil).
+func (h *Handle) Decline(ctx context.Context, reason *jmi.Reason) error {
+	return h.c.do(ctx, call.UserReject{ID: h.id, Reason: reason})
 }
 
-// HangUp finishes the answered call id (reason success).
-func (c *Client) HangUp(ctx context.Context, id string) error {
-	return c.do(ctx, call.UserFinish{ID: id})
+// Withdraw retracts the outgoing call (reason cancel).
+func (h *Handle) Withdraw(ctx context.Context) error {
+	return h.c.do(ctx, call.UserRetract{ID: h.id})
 }
 
-// Jingle returns what a Jingle session (XEP-0166) for the answered call id
+// HangUp finishes the answered call (reason success).
+func (h *Handle) HangUp(ctx context.Context) error {
+	return h.c.do(ctx, call.UserFinish{ID: h.id})
+}
+
+// Info returns a snapshot of the call; ok is false when the device does not
+// know it.
+func (h *Handle) Info(ctx context.Context) (info call.Info, ok bool, err error) {
+	err = h.c.run(ctx, func() { info, ok = h.c.dev.Call(h.id) })
+	return info, ok, err
+}
+
+// Jingle returns what a Jingle session (XEP-0166) for the answered call
 // needs: its sid, which is the propose id (XEP-0353 §3.6), and the full JID
 // of the remote device, the one that proceeded (our outgoing call) or that
 // proposed (our incoming call). ok is false unless the call is answered on
 // this device.
-func (c *Client) Jingle(ctx context.Context, id string) (sid string, peer jid.JID, ok bool, err error) {
-	info, found, err := c.Info(ctx, id)
+func (h *Handle) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool, err error) {
+	info, found, err := h.Info(ctx)
 	if err != nil || !found || info.State != call.StateActive || info.Elsewhere {
 		return "", jid.JID{}, false, err
 	}
@@ -254,19 +279,11 @@ func (c *Client) Jingle(ctx context.Context, id string) (sid string, peer jid.JI
 // device: same session id, from the device of the initiator that proposed.
 // A media stack should refuse any other.
 func (c *Client) MatchSessionInitiate(ctx context.Context, sid string, from jid.JID) (bool, error) {
-	info, found, err := c.Info(ctx, sid)
+	info, found, err := c.Handle(sid).Info(ctx)
 	if err != nil || !found {
 		return false, err
 	}
 	return info.State == call.StateActive && !info.Elsewhere && info.Direction == call.Incoming && info.Device.Equal(from), nil
-}
-
-// Info returns a snapshot of the call id.
-func (c *Client) Info(ctx context.Context, id string) (call.Info, bool, error) {
-	var info call.Info
-	var ok bool
-	err := c.run(ctx, func() { info, ok = c.dev.Call(id) })
-	return info, ok, err
 }
 
 // do runs a user action on the loop and waits until its stanzas are sent.

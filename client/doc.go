@@ -15,14 +15,16 @@
 //	for ev := range c.Events() {
 //		switch ev.Type {
 //		case call.EventIncoming:
-//			c.Answer(ctx, ev.ID)
+//			c.Handle(ev.ID).Answer(ctx)
 //		case call.EventProceeded:
-//			sid, peer, ok, _ := c.Jingle(ctx, ev.ID) // start the media session
+//			sid, peer, ok, _ := c.Handle(ev.ID).Jingle(ctx) // start the media session
 //		}
 //	}
 //
-// Call places a call; Answer, Decline, Withdraw and HangUp act on one. Every
-// method that blocks takes a context, and all are safe for concurrent use.
+// Call places a call and returns its Handle; Client.Handle gives the handle
+// of any call an event names. A Handle answers, declines, withdraws or hangs
+// up, and tells what a Jingle session needs. Every method that blocks takes
+// a context, and all are safe for concurrent use.
 //
 // # Delivery of events
 //

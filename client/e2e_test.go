@@ -75,6 +75,14 @@ func waitEvent(t testing.TB, c *Client, what string, match func(call.Event) bool
 	}
 }
 
+// callID returns the id of a call just placed.
+func callID(h *Handle, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return h.ID(), nil
+}
+
 func is(typ call.EventType, id string) func(call.Event) bool {
 	return func(ev call.Event) bool { return ev.Type == typ && (id == "" || ev.ID == id) }
 }
@@ -90,7 +98,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain), "audio")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain), "audio"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +109,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 		ev := waitEvent(t, romeo, "ringing", is(call.EventRinging, id), 5*time.Second)
 		rang[ev.Device.Resourcepart()] = true
 	}
-	if err := phone.Answer(ctx, id); err != nil {
+	if err := phone.Handle(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
@@ -114,7 +122,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	}
 	// The hand-off to Jingle: Romeo sends session-initiate with sid = the
 	// propose id to the device that proceeded; the phone accepts only that.
-	sid, to, ok, err := romeo.Jingle(ctx, id)
+	sid, to, ok, err := romeo.Handle(id).Jingle(ctx)
 	if err != nil || !ok || sid != id || to.Resourcepart() != "phone" {
 		t.Errorf("Jingle: %q %s %v %v", sid, to, ok, err)
 	}
@@ -127,16 +135,16 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 			t.Errorf("MatchSessionInitiate(%s, %s) = %v %v, want %v", tc.sid, tc.from.Account(), got, err, tc.want)
 		}
 	}
-	if _, _, ok, _ := tablet.Jingle(ctx, id); ok {
+	if _, _, ok, _ := tablet.Handle(id).Jingle(ctx); ok {
 		t.Error("the tablet, which did not answer, offers a Jingle session")
 	}
-	if err := romeo.HangUp(ctx, id); err != nil {
+	if err := romeo.Handle(id).HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), 5*time.Second)
 	waitEvent(t, tablet, "finished on the tablet", is(call.EventFinished, id), 5*time.Second)
 	for _, c := range []*Client{romeo, phone, tablet} {
-		info, ok, err := c.Info(ctx, id)
+		info, ok, err := c.Handle(id).Info(ctx)
 		if err != nil || !ok || info.State != call.StateEnded || info.Outcome != call.EventFinished {
 			t.Errorf("%s: %+v %v %v, want ended finished", c.cfg.JID, info.State, info.Outcome, err)
 		}
@@ -152,13 +160,13 @@ func TestE2EDecline(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := phone.Decline(ctx, id, nil); err != nil {
+	if err := phone.Handle(id).Decline(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ev := waitEvent(t, romeo, "rejected", is(call.EventRejected, id), 5*time.Second); ev.Reason != "busy" {
@@ -178,13 +186,13 @@ func TestE2EWithdraw(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.Withdraw(ctx, id); err != nil {
+	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*Client{phone, tablet} {
@@ -201,11 +209,11 @@ func TestE2EOfflineMissed(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Withdraw(ctx, id); err != nil {
+	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	phone := w.device(t, "juliet", "phone")
@@ -228,13 +236,13 @@ func TestE2EOfflineFresh(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	phone := w.device(t, "juliet", "phone")
 	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), 5*time.Second)
-	if err := phone.Answer(ctx, id); err != nil {
+	if err := phone.Handle(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
@@ -252,7 +260,7 @@ func TestE2EForgedCarbon(t *testing.T) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
 	tybalt := w.device(t, "tybalt", "sword")
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +275,7 @@ func TestE2EForgedCarbon(t *testing.T) {
 	if ev.Device.Bare().String() != "tybalt@"+w.srv.Domain {
 		t.Errorf("ignored input attributed to %s", ev.Device)
 	}
-	info, ok, err := phone.Info(ctx, id)
+	info, ok, err := phone.Handle(id).Info(ctx)
 	if err != nil || !ok || info.State != call.StateRinging {
 		t.Errorf("call state %v after the forgery, want still ringing", info.State)
 	}
@@ -287,7 +295,7 @@ func TestE2ECrossed(t *testing.T) {
 		to   string
 	}{{romeo, "juliet"}, {phone, "romeo"}} {
 		go func() {
-			id, err := c.from.Call(ctx, jid.MustParse(c.to+"@"+w.srv.Domain))
+			id, err := callID(c.from.Call(ctx, jid.MustParse(c.to+"@"+w.srv.Domain)))
 			if err != nil {
 				t.Error(err)
 			}
@@ -301,11 +309,11 @@ func TestE2ECrossed(t *testing.T) {
 		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), 5*time.Second)
 	}
 	for _, c := range []*Client{romeo, phone} {
-		info, ok, err := c.Info(ctx, loser)
+		info, ok, err := c.Handle(loser).Info(ctx)
 		if err != nil || !ok || info.State != call.StateEnded {
 			t.Errorf("%s: the losing call is %v, want ended", c.cfg.JID, info.State)
 		}
-		if info, _, _ := c.Info(ctx, survivor); info.State != call.StateActive {
+		if info, _, _ := c.Handle(survivor).Info(ctx); info.State != call.StateActive {
 			t.Errorf("%s: the surviving call is %v, want active", c.cfg.JID, info.State)
 		}
 	}
@@ -322,16 +330,16 @@ func TestE2EMigration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	romeoJID := jid.MustParse("romeo@" + w.srv.Domain)
-	old, err := phone.Call(ctx, romeoJID)
+	old, err := callID(phone.Call(ctx, romeoJID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), 5*time.Second)
-	if err := romeo.Answer(ctx, old); err != nil {
+	if err := romeo.Handle(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "answered", is(call.EventProceeded, old), 5*time.Second)
-	moved, err := tablet.Call(ctx, romeoJID)
+	moved, err := callID(tablet.Call(ctx, romeoJID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +348,7 @@ func TestE2EMigration(t *testing.T) {
 		t.Errorf("finished with migrated_to %q, want %q", ev.MigratedTo, moved)
 	}
 	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), 5*time.Second)
-	if info, _, _ := romeo.Info(ctx, moved); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
+	if info, _, _ := romeo.Handle(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
 		t.Errorf("romeo: new call %v with %s, want active with the tablet", info.State, info.Device)
 	}
 }
@@ -362,7 +370,7 @@ func TestE2EUntrusted(t *testing.T) {
 		}
 	})
 	romeo := w.device(t, "romeo", "orchard")
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,11 +393,11 @@ wait:
 			break wait
 		}
 	}
-	if err := romeo.Withdraw(ctx, id); err != nil {
+	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), 5*time.Second)
-	if info, ok, _ := phone.Info(ctx, id); !ok || info.Trusted {
+	if info, ok, _ := phone.Handle(id).Info(ctx); !ok || info.Trusted {
 		t.Errorf("phone: %+v, want an untrusted call remembered", info)
 	}
 }
@@ -428,7 +436,7 @@ func TestE2EWireCompat(t *testing.T) {
 	waitEvent(t, phone, "finished elsewhere", is(call.EventFinished, sid), 5*time.Second)
 
 	// Conversations answers Romeo's call with an OMEMO <device/> in proceed.
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+d))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+d)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +463,7 @@ func TestE2EServerRestart(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +473,7 @@ func TestE2EServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Juliet answers on the phone while the server is down.
-	if err := phone.Answer(ctx, id); err != nil {
+	if err := phone.Handle(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.srv.Restart(ctx); err != nil {
@@ -486,11 +494,11 @@ func TestE2EStateFile(t *testing.T) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Withdraw(ctx, id); err != nil {
+	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	stateFile := t.TempDir() + "/phone.json"
@@ -516,7 +524,7 @@ func TestE2EStateFile(t *testing.T) {
 	if err != nil || st.LastArchiveID == "" {
 		t.Fatalf("state after the first login: %+v %v", st, err)
 	}
-	id2, err := romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	id2, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
 	if err != nil {
 		t.Fatal(err)
 	}

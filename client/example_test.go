@@ -26,13 +26,13 @@ func Example_answeringMachine() {
 	for ev := range c.Events() {
 		switch ev.Type {
 		case call.EventIncoming:
-			if err := c.Answer(ctx, ev.ID); err != nil {
+			if err := c.Handle(ev.ID).Answer(ctx); err != nil {
 				log.Print(err)
 			}
 		case call.EventProceeded:
-			if sid, device, ok, _ := c.Jingle(ctx, ev.ID); ok {
+			if sid, device, ok, _ := c.Handle(ev.ID).Jingle(ctx); ok {
 				fmt.Println("start Jingle session", sid, "with", device)
-				time.AfterFunc(time.Minute, func() { c.HangUp(ctx, ev.ID) })
+				time.AfterFunc(time.Minute, func() { c.Handle(ev.ID).HangUp(ctx) })
 			}
 		case call.EventFinished:
 			fmt.Println("call", ev.ID, "ended:", ev.Reason)
@@ -49,12 +49,12 @@ func ExampleClient_Call() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	id, err := c.Call(ctx, jid.MustParse("juliet@capulet.example"), "audio", "video")
+	h, err := c.Call(ctx, jid.MustParse("juliet@capulet.example"), "audio", "video")
 	if err != nil {
 		log.Fatal(err)
 	}
 	for ev := range c.Events() {
-		if ev.ID != id {
+		if ev.ID != h.ID() {
 			continue
 		}
 		switch ev.Type {
