@@ -170,6 +170,26 @@ func (r *reader) inside() (xml.Token, error) {
 	return tok, err
 }
 
+// children calls fn for each child element of the element whose start was
+// just read, until its end; fn must consume the child. Text between the
+// children is passed over.
+func (r *reader) children(fn func(child xml.StartElement) error) error {
+	for {
+		tok, err := r.inside()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.StartElement:
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // skip consumes the rest of an element whose start was just read.
 func (r *reader) skip(depth int) error {
 	for d := 1; d > 0; {
@@ -284,51 +304,37 @@ func decodeElement(r *reader, start xml.StartElement) (Element, error) {
 		tieBreak bool
 		migrated string
 	)
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return nil, err
-		}
-		var child xml.StartElement
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return build(kind, id, descs, extra, reason, tieBreak, migrated)
-		case xml.StartElement:
-			child = t
-		default:
-			continue
-		}
+	err := r.children(func(child xml.StartElement) error {
 		switch {
 		case kind == KindPropose && child.Name.Local == "description" && child.Name.Space != "" && !IsNamespace(child.Name.Space):
 			if len(descs) == MaxDescriptions {
-				return nil, fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
+				return fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
 			}
 			raw, err := readRaw(r, child, 1)
-			if err != nil {
-				return nil, err
-			}
 			descs = append(descs, descriptionOf(raw))
+			return err
 		case child.Name.Space == NSJingle && child.Name.Local == "reason" && reason == nil && hasReason(kind):
-			if reason, err = readReason(r); err != nil {
-				return nil, err
-			}
+			var err error
+			reason, err = readReason(r)
+			return err
 		case IsNamespace(child.Name.Space) && child.Name.Local == "tie-break" && (kind == KindReject || kind == KindRetract):
 			tieBreak = true
-			err = r.skip(1)
+			return r.skip(1)
 		case (IsNamespace(child.Name.Space) || child.Name.Space == NSJingle) && child.Name.Local == "migrated" &&
 			kind == KindFinish && migrated == "" && attrValue(child, "to") != "":
 			// Monal writes <migrated/> in the Jingle namespace.
 			migrated = attrValue(child, "to")
-			err = r.skip(1)
+			return r.skip(1)
 		default:
-			raw, rerr := readRaw(r, child, 1)
-			err = rerr
+			raw, err := readRaw(r, child, 1)
 			extra = append(extra, raw)
+			return err
 		}
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return build(kind, id, descs, extra, reason, tieBreak, migrated)
 }
 
 func hasReason(k Kind) bool { return k == KindRetract || k == KindReject || k == KindFinish }
@@ -454,20 +460,8 @@ func readRaw(r *reader, start xml.StartElement, depth int) (RawElement, error) {
 func readReason(r *reader) (*Reason, error) {
 	reason := &Reason{}
 	haveCondition := false
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return nil, err
-		}
-		var child xml.StartElement
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return reason, nil
-		case xml.StartElement:
-			child = t
-		default:
-			continue
-		}
+	err := r.children(func(child xml.StartElement) error {
+		var err error
 		switch {
 		case child.Name.Space == NSJingle && child.Name.Local == "text":
 			reason.Text, err = readText(r, 2)
@@ -476,39 +470,31 @@ func readReason(r *reader) (*Reason, error) {
 			reason.Condition = Condition(child.Name.Local)
 			reason.SID, err = readSID(r)
 		default:
-			raw, rerr := readRaw(r, child, 2)
-			err = rerr
+			var raw RawElement
+			raw, err = readRaw(r, child, 2)
 			reason.Extra = append(reason.Extra, raw)
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return reason, nil
 }
 
 // readSID reads the content of a condition element: the <sid/> of an
 // alternative-session, nothing for the others.
 func readSID(r *reader) (string, error) {
 	var sid string
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return "", err
+	err := r.children(func(child xml.StartElement) error {
+		if child.Name.Local != "sid" || sid != "" {
+			return r.skip(3)
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return sid, nil
-		case xml.StartElement:
-			if t.Name.Local == "sid" && sid == "" {
-				if sid, err = readText(r, 3); err != nil {
-					return "", err
-				}
-				sid = strings.TrimSpace(sid)
-			} else if err := r.skip(3); err != nil {
-				return "", err
-			}
-		}
-	}
+		text, err := readText(r, 3)
+		sid = strings.TrimSpace(text)
+		return err
+	})
+	return sid, err
 }
 
 // readText returns the character data of an element, skipping any child
