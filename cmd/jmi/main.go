@@ -48,6 +48,7 @@ type command struct {
 var commands = []command{
 	{name: "parse", summary: "decode one JMI stanza from standard input and print it as JSON", run: runParse},
 	{name: "replay", summary: "run a transcript of what one device saw through the client's code path", run: runReplay},
+	{name: "log", summary: "print the call history", run: runLog},
 }
 
 // exitError carries a specific exit status out of a subcommand.

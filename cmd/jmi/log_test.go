@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/calllog"
+)
+
+func runLogCmd(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	getenv := func(k string) string {
+		if k == "JMI_DATA_DIR" {
+			return dir
+		}
+		return ""
+	}
+	status := run(context.Background(), append([]string{"log"}, args...), strings.NewReader(""), &out, &errOut, getenv)
+	return status, out.String(), errOut.String()
+}
+
+func TestLog(t *testing.T) {
+	empty := t.TempDir()
+	if st, out, _ := runLogCmd(t, empty); st != 0 || !strings.Contains(out, "No calls yet") {
+		t.Fatalf("empty: %d %q", st, out)
+	}
+
+	dir := t.TempDir()
+	l, err := calllog.Open(filepath.Join(dir, calllog.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	romeo := jid.MustParse("romeo@example.net")
+	phone := jid.MustParse("juliet@example.com/phone")
+	for _, ev := range []call.Event{
+		{Type: call.EventIncoming, ID: "a", Direction: call.Incoming, Peer: romeo, Media: []string{"audio"}, At: at},
+		{Type: call.EventMissed, ID: "a", Direction: call.Incoming, Peer: romeo, At: at.Add(30 * time.Second)},
+		{Type: call.EventProposed, ID: "b", Direction: call.Outgoing, Peer: romeo, Media: []string{"audio", "video"}, At: at.Add(time.Hour)},
+		{Type: call.EventProceeded, ID: "b", Direction: call.Outgoing, Peer: romeo, Device: phone, At: at.Add(time.Hour + 5*time.Second)},
+		{Type: call.EventFinished, ID: "b", Direction: call.Outgoing, Peer: romeo, At: at.Add(time.Hour + 65*time.Second)},
+	} {
+		if err := l.Record(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+
+	tests := []struct {
+		name  string
+		args  []string
+		lines int
+		want  []string
+	}{
+		{"table", nil, 3, []string{"TIME", "outgoing", "answered", "1m0s", "juliet@example.com/phone", "missed"}},
+		{"limit", []string{"--limit", "1"}, 2, []string{"outgoing"}},
+		{"json", []string{"--json"}, 2, []string{`"outcome":"missed"`, `"duration_seconds":60`}},
+		{"data-dir flag", []string{"--data-dir", dir, "--json", "--limit", "1"}, 1, []string{`"id":"b"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, out, errOut := runLogCmd(t, dir, tt.args...)
+			if st != 0 {
+				t.Fatalf("status %d: %s", st, errOut)
+			}
+			if n := strings.Count(out, "\n"); n != tt.lines {
+				t.Errorf("%d lines, want %d:\n%s", n, tt.lines, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in\n%s", w, out)
+				}
+			}
+			if strings.Contains(strings.Join(tt.args, " "), "--json") {
+				for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+					var v map[string]any
+					if err := json.Unmarshal([]byte(line), &v); err != nil {
+						t.Errorf("not JSON: %q", line)
+					}
+				}
+			}
+		})
+	}
+	if st, _, _ := runLogCmd(t, dir, "--limit", "0"); st != exitUsage {
+		t.Errorf("--limit 0: status %d, want %d", st, exitUsage)
+	}
+}
