@@ -74,12 +74,15 @@ type Client struct {
 	life context.Context
 	stop context.CancelFunc
 
-	inbox     chan func()
-	done      chan struct{}
-	ready     chan struct{} // closed when the first catch-up ended
-	readyOnce sync.Once
-	wg        sync.WaitGroup
-	closed    sync.Once
+	inbox chan func()
+	done  chan struct{}
+	ready chan struct{} // closed when the first catch-up ended
+	// caughtUpAt is when the last complete catch-up began; owned by the
+	// catch-up goroutine (one at a time) and the loop it posts to.
+	caughtUpAt time.Time
+	readyOnce  sync.Once
+	wg         sync.WaitGroup
+	closed     sync.Once
 
 	events *eventQueue
 
@@ -127,6 +130,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 		c.dev.SetLastArchiveID(st.LastArchiveID)
+		c.caughtUpAt = st.CaughtUpAt
 	}
 
 	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
@@ -541,7 +545,18 @@ func (c *Client) catchUp() {
 	case <-c.done:
 		return
 	}
-	since := time.Now().Add(-c.cfg.CatchUpWindow)
+	began := time.Now()
+	since := began.Add(-c.cfg.CatchUpWindow)
+	var caughtUpAt time.Time
+	c.post(func() { caughtUpAt = c.caughtUpAt })
+	if err := c.run(c.life, func() {}); err != nil {
+		return
+	}
+	if caughtUpAt.After(since) {
+		// Read on from the last catch-up, with a minute of overlap for
+		// clocks and messages in flight; duplicates have no effect.
+		since = caughtUpAt.Add(-time.Minute)
+	}
 	for page := 0; page < 1000; page++ {
 		last, complete, err := c.queryArchive(ctx, qid, since, after)
 		if err != nil {
@@ -555,8 +570,9 @@ func (c *Client) catchUp() {
 	}
 	c.post(func() {
 		c.apply(c.dev.EndCatchUp(time.Now()))
+		c.caughtUpAt = began
 		if c.cfg.StateFile != "" {
-			if err := saveState(c.cfg.StateFile, state{LastArchiveID: c.dev.LastArchiveID()}); err != nil {
+			if err := saveState(c.cfg.StateFile, state{LastArchiveID: c.dev.LastArchiveID(), CaughtUpAt: began}); err != nil {
 				c.log.Warn("saving the archive position", "err", err)
 			}
 		}

@@ -7,12 +7,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // state is what a device keeps between runs.
 type state struct {
 	// LastArchiveID is the id of the last archive result read.
 	LastArchiveID string `json:"last_archive_id,omitempty"`
+	// CaughtUpAt is when the last catch-up began: the next one, if no
+	// archive id is known, reads from then.
+	CaughtUpAt time.Time `json:"caught_up_at,omitzero"`
 }
 
 func loadState(path string) (state, error) {

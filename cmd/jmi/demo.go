@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/client"
+	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+	"mellium.im/xmpp/jid"
+)
+
+const demoUsage = `Usage: jmi demo
+
+Starts a private Prosody on 127.0.0.1 (from a temporary directory, removed
+afterwards), creates Romeo with one device and Juliet with a phone and a
+tablet, and plays five calls through it, printing a timeline per device:
+
+  1. a call rings on both of Juliet's devices, the phone answers, the
+     tablet stops ringing, Romeo hangs up;
+  2. a declined call;
+  3. a missed call that the phone finds in the archive when it comes online;
+  4. a crossed call: both press "call" at the same moment, one call survives;
+  5. a call moved from Juliet's phone to her tablet.
+
+Exits 0 when every step behaved as expected, 1 naming the step that did not.
+Needs Prosody: apt-get install -y prosody.
+`
+
+func runDemo(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, demoUsage) }
+	if err := fs.Parse(e.args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return &statusError{status: exitUsage}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	d := &demo{out: e.stdout, start: time.Now()}
+	srv, err := prosodytest.Start(ctx, prosodytest.Options{})
+	if errors.Is(err, prosodytest.ErrNotInstalled) {
+		return fmt.Errorf("%w; or run ./dev demo, which installs it", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	d.srv = srv
+	d.printf("server", "private Prosody on %s (domain %s)", srv.Addr, srv.Domain)
+	for _, u := range []string{"romeo", "juliet"} {
+		if err := srv.Register(ctx, u, "demo-"+u); err != nil {
+			return err
+		}
+	}
+	defer d.closeAll()
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"1. answered on the phone", d.answered},
+		{"2. declined", d.declined},
+		{"3. missed, found in catch-up", d.missed},
+		{"4. crossed call", d.crossed},
+		{"5. moved from phone to tablet", d.migrated},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(e.stdout, "\n== %s\n", s.name)
+		if err := s.run(ctx); err != nil {
+			return fmt.Errorf("step %q: %w", s.name, err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nall 5 steps behaved as expected in %s\n", time.Since(d.start).Round(time.Millisecond))
+	return nil
+}
+
+// demo holds the devices and prints their timeline.
+type demo struct {
+	srv   *prosodytest.Server
+	out   io.Writer
+	start time.Time
+
+	mu      sync.Mutex
+	devices []*device
+
+	romeo, phone, tablet *device // the devices the steps use
+}
+
+// device is one logged-in client whose events are printed and kept.
+type device struct {
+	name string
+	c    *client.Client
+	mu   sync.Mutex
+	evs  []call.Event
+	got  chan struct{} // signalled on every event
+
+	since   time.Time // when it logged in
+	history int       // events about earlier calls, from the catch-up
+}
+
+func (d *demo) printf(who, format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.out, "%+8.3fs  %-14s %s\n", time.Since(d.start).Seconds(), who, fmt.Sprintf(format, args...))
+}
+
+func (d *demo) login(ctx context.Context, user, resource string) (*device, error) {
+	c, err := client.Dial(ctx, client.Config{
+		JID:      jid.MustParse(user + "@" + d.srv.Domain + "/" + resource),
+		Password: "demo-" + user,
+		Server:   d.srv.Addr,
+		CAFile:   d.srv.CAFile,
+		// Romeo and Juliet are each other's contacts.
+		Trust: func(jid.JID) bool { return true },
+		// Each device remembers where it stopped reading the archive, so
+		// coming back online shows only what happened meanwhile.
+		StateFile: filepath.Join(d.srv.Dir, user+"-"+resource+".json"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	dev := &device{name: user + "/" + resource, c: c, got: make(chan struct{}, 1), since: time.Now()}
+	go func() {
+		for ev := range c.Events() {
+			if ev.At.Before(dev.since) && ev.Type != call.EventMissed {
+				// History the catch-up fills in (calls this device already
+				// saw before it went offline): kept, not printed.
+				dev.mu.Lock()
+				dev.history++
+				dev.mu.Unlock()
+			} else {
+				d.printf(dev.name, "%s", describe(ev))
+			}
+			dev.mu.Lock()
+			dev.evs = append(dev.evs, ev)
+			dev.mu.Unlock()
+			select {
+			case dev.got <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	d.printf(dev.name, "online")
+	d.mu.Lock()
+	d.devices = append(d.devices, dev)
+	d.mu.Unlock()
+	select {
+	case <-c.Ready():
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	dev.mu.Lock()
+	n := dev.history
+	dev.mu.Unlock()
+	if n > 0 {
+		d.printf(dev.name, "caught up with the archive (%d events of earlier calls)", n)
+	}
+	return dev, nil
+}
+
+func (d *demo) logout(dev *device) {
+	dev.c.Close()
+	d.printf(dev.name, "offline")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, o := range d.devices {
+		if o == dev {
+			d.devices = append(d.devices[:i], d.devices[i+1:]...)
+			break
+		}
+	}
+}
+
+func (d *demo) closeAll() {
+	d.mu.Lock()
+	devs := append([]*device(nil), d.devices...)
+	d.mu.Unlock()
+	for _, dev := range devs {
+		dev.c.Close()
+	}
+}
+
+// describe is one line of the timeline.
+func describe(ev call.Event) string {
+	short := ev.ID
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	var b strings.Builder
+	switch ev.Type {
+	case call.EventProposed:
+		fmt.Fprintf(&b, "calls %s (%s)", ev.Peer, strings.Join(ev.Media, "+"))
+	case call.EventIncoming:
+		fmt.Fprintf(&b, "RINGS: %s calls (%s)", ev.Peer, strings.Join(ev.Media, "+"))
+	case call.EventRinging:
+		fmt.Fprintf(&b, "hears %s ringing", ev.Device)
+	case call.EventProceeded:
+		fmt.Fprintf(&b, "in the call, answered by %s", ev.Device)
+	case call.EventRejected:
+		fmt.Fprintf(&b, "declined by %s", ev.Device)
+	case call.EventRetracted:
+		b.WriteString("call withdrawn")
+	case call.EventFinished:
+		b.WriteString("call ended")
+	case call.EventMissed:
+		fmt.Fprintf(&b, "missed call from %s", ev.Peer)
+	default:
+		b.WriteString(ev.Type.String())
+	}
+	var notes []string
+	if ev.Elsewhere {
+		notes = append(notes, "elsewhere")
+	}
+	if ev.Reason != "" {
+		notes = append(notes, "reason "+ev.Reason)
+	}
+	if ev.TieBreak {
+		notes = append(notes, "tie-break")
+	}
+	if ev.MigratedTo != "" {
+		notes = append(notes, "moved to "+ev.MigratedTo[:min(8, len(ev.MigratedTo))])
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(notes, ", "))
+	}
+	fmt.Fprintf(&b, "  (%s)", short)
+	return b.String()
+}
+
+// expect waits until dev has seen an event of type t for id.
+func (d *demo) expect(ctx context.Context, dev *device, t call.EventType, id string) (call.Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		dev.mu.Lock()
+		for _, ev := range dev.evs {
+			if ev.Type == t && ev.ID == id {
+				dev.mu.Unlock()
+				return ev, nil
+			}
+		}
+		dev.mu.Unlock()
+		select {
+		case <-dev.got:
+		case <-ctx.Done():
+			return call.Event{}, fmt.Errorf("%s: no %s event for the call", dev.name, t)
+		}
+	}
+}
+
+func (d *demo) peer(user string) jid.JID { return jid.MustParse(user + "@" + d.srv.Domain) }
+
+func (d *demo) answered(ctx context.Context) error {
+	var err error
+	if d.romeo, err = d.login(ctx, "romeo", "orchard"); err != nil {
+		return err
+	}
+	if d.phone, err = d.login(ctx, "juliet", "phone"); err != nil {
+		return err
+	}
+	if d.tablet, err = d.login(ctx, "juliet", "tablet"); err != nil {
+		return err
+	}
+	h, err := d.romeo.c.Call(ctx, d.peer("juliet"), "audio")
+	if err != nil {
+		return err
+	}
+	for _, dev := range []*device{d.phone, d.tablet} {
+		if _, err := d.expect(ctx, dev, call.EventIncoming, h.ID()); err != nil {
+			return err
+		}
+	}
+	if err := d.phone.c.Handle(h.ID()).Answer(ctx); err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.romeo, call.EventProceeded, h.ID()); err != nil {
+		return err
+	}
+	ev, err := d.expect(ctx, d.tablet, call.EventProceeded, h.ID())
+	if err != nil {
+		return err
+	}
+	if !ev.Elsewhere {
+		return errors.New("the d.tablet did not learn that the d.phone answered")
+	}
+	if err := h.HangUp(ctx); err != nil {
+		return err
+	}
+	for _, dev := range []*device{d.phone, d.tablet} {
+		if _, err := d.expect(ctx, dev, call.EventFinished, h.ID()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *demo) declined(ctx context.Context) error {
+	h, err := d.romeo.c.Call(ctx, d.peer("juliet"), "audio", "video")
+	if err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.tablet, call.EventIncoming, h.ID()); err != nil {
+		return err
+	}
+	if err := d.tablet.c.Handle(h.ID()).Decline(ctx, nil); err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.romeo, call.EventRejected, h.ID()); err != nil {
+		return err
+	}
+	_, err = d.expect(ctx, d.phone, call.EventRejected, h.ID())
+	return err
+}
+
+func (d *demo) missed(ctx context.Context) error {
+	d.logout(d.phone)
+	d.logout(d.tablet)
+	h, err := d.romeo.c.Call(ctx, d.peer("juliet"), "audio")
+	if err != nil {
+		return err
+	}
+	if err := h.Withdraw(ctx); err != nil {
+		return err
+	}
+	if d.phone, err = d.login(ctx, "juliet", "phone"); err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.phone, call.EventMissed, h.ID()); err != nil {
+		return err
+	}
+	d.phone.mu.Lock()
+	defer d.phone.mu.Unlock()
+	for _, e := range d.phone.evs {
+		if e.Type == call.EventIncoming && e.ID == h.ID() {
+			return errors.New("the d.phone rang for a withdrawn call")
+		}
+	}
+	return nil
+}
+
+func (d *demo) crossed(ctx context.Context) error {
+	type result struct {
+		h   *client.Handle
+		err error
+	}
+	res := make(chan result, 2)
+	go func() { h, err := d.romeo.c.Call(ctx, d.peer("juliet")); res <- result{h, err} }()
+	go func() { h, err := d.phone.c.Call(ctx, d.peer("romeo")); res <- result{h, err} }()
+	var ids []string
+	for range 2 {
+		r := <-res
+		if r.err != nil {
+			return r.err
+		}
+		ids = append(ids, r.h.ID())
+	}
+	sort.Strings(ids) // the lower id survives (XEP-0353 §4.1)
+	for _, dev := range []*device{d.romeo, d.phone} {
+		if _, err := d.expect(ctx, dev, call.EventProceeded, ids[0]); err != nil {
+			return err
+		}
+		info, _, err := dev.c.Handle(ids[1]).Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State != call.StateEnded {
+			return fmt.Errorf("%s: the other call is %s, want ended", dev.name, info.State)
+		}
+	}
+	d.printf("demo", "exactly one call survived on both sides: %s", ids[0][:8])
+	if err := d.romeo.c.Handle(ids[0]).HangUp(ctx); err != nil {
+		return err
+	}
+	_, err := d.expect(ctx, d.phone, call.EventFinished, ids[0])
+	return err
+}
+
+func (d *demo) migrated(ctx context.Context) error {
+	var err error
+	if d.tablet, err = d.login(ctx, "juliet", "tablet"); err != nil {
+		return err
+	}
+	old, err := d.phone.c.Call(ctx, d.peer("romeo"))
+	if err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.romeo, call.EventIncoming, old.ID()); err != nil {
+		return err
+	}
+	if err := d.romeo.c.Handle(old.ID()).Answer(ctx); err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.phone, call.EventProceeded, old.ID()); err != nil {
+		return err
+	}
+	moved, err := d.tablet.c.Call(ctx, d.peer("romeo"))
+	if err != nil {
+		return err
+	}
+	ev, err := d.expect(ctx, d.phone, call.EventFinished, old.ID())
+	if err != nil {
+		return err
+	}
+	if ev.MigratedTo != moved.ID() {
+		return fmt.Errorf("the old call ended without <migrated/> to the new one")
+	}
+	if _, err := d.expect(ctx, d.tablet, call.EventProceeded, moved.ID()); err != nil {
+		return err
+	}
+	if err := moved.HangUp(ctx); err != nil {
+		return err
+	}
+	_, err = d.expect(ctx, d.romeo, call.EventFinished, moved.ID())
+	return err
+}
