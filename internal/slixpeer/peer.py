@@ -7,6 +7,7 @@ JSON line per JMI message it receives ({"got": ...}) or sends ({"sent": ...}).
 It exits after --events lines or --timeout seconds.
 
 Roles: answer (proceed to any propose), reject (reject any propose),
+listen (only report what comes),
 call PEER (propose, report what comes back, then leave without finish),
 call-retract PEER AFTER (propose, then retract after AFTER seconds).
 """
@@ -73,7 +74,7 @@ def main():
     p.add_argument("--plaintext", action="store_true")
     p.add_argument("--events", type=int, default=0)
     p.add_argument("--timeout", type=float, default=30)
-    p.add_argument("role", choices=("answer", "reject", "call", "call-retract"))
+    p.add_argument("role", choices=("answer", "reject", "listen", "call", "call-retract"))
     p.add_argument("peer", nargs="?")
     p.add_argument("after", nargs="?", type=float, default=1.0)
     a = p.parse_args()

@@ -33,7 +33,7 @@ type Options struct {
 	Server        string // host:port
 	CAFile        string // trust this CA for STARTTLS; empty with Plaintext
 	Plaintext     bool
-	// Role is "answer", "reject", "call" or "call-retract"; Args are the
+	// Role is "answer", "reject", "listen", "call" or "call-retract"; Args are the
 	// role's arguments (PEER, and AFTER seconds for call-retract).
 	Role string
 	Args []string
@@ -64,6 +64,7 @@ type Peer struct {
 	once  sync.Once
 	dir   string
 	done  chan struct{}
+	stop  chan struct{}
 }
 
 // Available reports whether slixmpp can be run.
@@ -108,8 +109,10 @@ func Start(ctx context.Context, o Options) (*Peer, error) {
 		return nil, fmt.Errorf("slixpeer: %w", err)
 	}
 	lines := make(chan Line, 64)
-	p := &Peer{Lines: lines, cmd: cmd, dir: dir, done: make(chan struct{})}
+	p := &Peer{Lines: lines, cmd: cmd, dir: dir, done: make(chan struct{}), stop: make(chan struct{})}
 	go func() {
+		defer close(p.done)
+		defer cmd.Wait()
 		defer close(lines)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -121,18 +124,20 @@ func Start(ctx context.Context, o Options) (*Peer, error) {
 			case lines <- l:
 			case <-ctx.Done():
 				return
+			case <-p.stop:
+				return
 			}
 		}
-		cmd.Wait()
-		close(p.done)
 	}()
 	return p, nil
 }
 
-// Stop kills the peer and removes its files.
+// Stop kills the peer, waits for it to exit and removes its files.
 func (p *Peer) Stop() {
 	p.once.Do(func() {
+		close(p.stop)
 		p.cmd.Process.Kill()
+		<-p.done
 		os.RemoveAll(p.dir)
 	})
 }

@@ -25,9 +25,9 @@ func next(t *testing.T, p *slixpeer.Peer) slixpeer.Line {
 	return slixpeer.Line{}
 }
 
-// TestCallAnswer has one slixmpp peer call another that answers: the
-// plugin's propose and proceed cross a real Prosody.
-func TestCallAnswer(t *testing.T) {
+// TestRoles runs each callee role against a slixmpp caller and checks what
+// each side sends and gets, in order.
+func TestRoles(t *testing.T) {
 	if !slixpeer.Available() {
 		if os.Getenv(prosodytest.SkipEnv) == "1" {
 			t.Skip(slixpeer.ErrNotInstalled)
@@ -35,42 +35,65 @@ func TestCallAnswer(t *testing.T) {
 		t.Fatal(slixpeer.ErrNotInstalled)
 	}
 	s := prosodytest.New(t, prosodytest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, u := range []string{"romeo", "juliet"} {
 		if err := s.Register(ctx, u, "pw"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	juliet, err := slixpeer.Start(ctx, slixpeer.Options{JID: "juliet@" + s.Domain + "/phone", Password: "pw",
-		Server: s.Addr, CAFile: s.CAFile, Role: "answer", Events: 3, Timeout: 30})
-	if err != nil {
-		t.Fatal(err)
+	callee := "juliet@" + s.Domain + "/phone"
+	tests := []struct {
+		name                   string
+		calleeRole, callerRole string
+		callerArgs             []string
+		caller, callee         []string
+	}{
+		{"answer", "answer", "call", []string{callee}, []string{"sent propose", "got proceed"}, []string{"got propose", "sent proceed"}},
+		{"reject", "reject", "call", []string{callee}, []string{"sent propose", "got reject"}, []string{"got propose", "sent reject"}},
+		{"retract", "listen", "call-retract", []string{callee, "0.3"}, []string{"sent propose", "sent retract"}, []string{"got propose", "got retract"}},
 	}
-	defer juliet.Stop()
-	if l := next(t, juliet); l.Ready == "" {
-		t.Fatalf("juliet: %+v", l)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := slixpeer.Start(ctx, slixpeer.Options{JID: callee, Password: "pw", Server: s.Addr, CAFile: s.CAFile, Role: tt.calleeRole, Timeout: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Stop()
+			waitReady(t, j)
+			r, err := slixpeer.Start(ctx, slixpeer.Options{JID: "romeo@" + s.Domain + "/laptop", Password: "pw",
+				Server: s.Addr, CAFile: s.CAFile, Role: tt.callerRole, Args: tt.callerArgs, Timeout: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Stop()
+			waitReady(t, r)
+			expect(t, "caller", r, tt.caller)
+			expect(t, "callee", j, tt.callee)
+		})
 	}
-	romeo, err := slixpeer.Start(ctx, slixpeer.Options{JID: "romeo@" + s.Domain + "/laptop", Password: "pw",
-		Server: s.Addr, CAFile: s.CAFile, Role: "call", Args: []string{"juliet@" + s.Domain + "/phone"}, Events: 3, Timeout: 30})
-	if err != nil {
-		t.Fatal(err)
+}
+
+func waitReady(t *testing.T, p *slixpeer.Peer) {
+	t.Helper()
+	if l := next(t, p); l.Ready == "" {
+		t.Fatalf("first line %+v, want ready", l)
 	}
-	defer romeo.Stop()
-	if l := next(t, romeo); l.Ready == "" {
-		t.Fatalf("romeo: %+v", l)
-	}
-	sent := next(t, romeo)
-	if sent.Sent != "propose" {
-		t.Fatalf("romeo: %+v", sent)
-	}
-	if got := next(t, juliet); got.Got != "propose" || got.ID != sent.ID {
-		t.Fatalf("juliet: %+v", got)
-	}
-	if l := next(t, juliet); l.Sent != "proceed" {
-		t.Fatalf("juliet: %+v", l)
-	}
-	if got := next(t, romeo); got.Got != "proceed" || got.ID != sent.ID {
-		t.Fatalf("romeo: %+v", got)
+}
+
+// expect reads lines and checks they are want, in order, all of one session.
+func expect(t *testing.T, who string, p *slixpeer.Peer, want []string) {
+	t.Helper()
+	var id string
+	for _, w := range want {
+		l := next(t, p)
+		got := "got " + l.Got
+		if l.Sent != "" {
+			got = "sent " + l.Sent
+		}
+		if got != w || (id != "" && l.ID != id) {
+			t.Fatalf("%s: %+v, want %s of session %q", who, l, w, id)
+		}
+		id = l.ID
 	}
 }
