@@ -58,12 +58,12 @@ func runDemo(ctx context.Context, e env) error {
 	defer srv.Close()
 	d.srv = srv
 	d.printf("server", "private Prosody on %s (domain %s)", srv.Addr, srv.Domain)
+	defer d.closeAll()
 	for _, u := range []string{"romeo", "juliet"} {
 		if err := srv.Register(ctx, u, "demo-"+u); err != nil {
 			return err
 		}
 	}
-	defer d.closeAll()
 	steps := []struct {
 		name string
 		run  func(context.Context) error
@@ -75,12 +75,14 @@ func runDemo(ctx context.Context, e env) error {
 		{"5. moved from phone to tablet", d.migrated},
 	}
 	for _, s := range steps {
-		fmt.Fprintf(e.stdout, "\n== %s\n", s.name)
+		d.line("\n== %s", s.name)
 		if err := s.run(ctx); err != nil {
 			return fmt.Errorf("step %q: %w", s.name, err)
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nall 5 steps behaved as expected in %s\n", time.Since(d.start).Round(time.Millisecond))
+	took := time.Since(d.start).Round(time.Millisecond)
+	d.closeAll()
+	d.line("\nall 5 steps behaved as expected in %s", took)
 	return nil
 }
 
@@ -90,8 +92,9 @@ type demo struct {
 	out   io.Writer
 	start time.Time
 
-	mu      sync.Mutex
-	devices []*device
+	mu       sync.Mutex
+	devices  []*device
+	printers sync.WaitGroup // one per device, until its events end
 
 	romeo, phone, tablet *device // the devices the steps use
 }
@@ -106,6 +109,13 @@ type device struct {
 
 	since   time.Time // when it logged in
 	history int       // events about earlier calls, from the catch-up
+}
+
+// line writes one line of the timeline's frame.
+func (d *demo) line(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.out, format+"\n", args...)
 }
 
 func (d *demo) printf(who, format string, args ...any) {
@@ -130,7 +140,9 @@ func (d *demo) login(ctx context.Context, user, resource string) (*device, error
 		return nil, err
 	}
 	dev := &device{name: user + "/" + resource, c: c, got: make(chan struct{}, 1), since: time.Now()}
+	d.printers.Add(1)
 	go func() {
+		defer d.printers.Done()
 		for ev := range c.Events() {
 			if ev.At.Before(dev.since) && ev.Type != call.EventMissed {
 				// History the catch-up fills in (calls this device already
@@ -188,6 +200,7 @@ func (d *demo) closeAll() {
 	for _, dev := range devs {
 		dev.c.Close()
 	}
+	d.printers.Wait()
 }
 
 // describe is one line of the timeline.
