@@ -337,3 +337,6 @@ func fromUnix(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// Log is what a client's Recorder takes.
+var _ interface{ Record(call.Event) error } = (*Log)(nil)
