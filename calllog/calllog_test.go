@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -197,6 +198,39 @@ func BenchmarkRecord(b *testing.B) {
 		x.ID = fmt.Sprint(i)
 		if err := l.Record(x); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestOrderIndependent records each call's events in seeded random orders,
+// some twice, and wants the same entry as in order.
+func TestOrderIndependent(t *testing.T) {
+	seed := time.Now().UnixNano()
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	in, out := call.Incoming, call.Outgoing
+	calls := [][]call.Event{
+		{ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5, dev("juliet@example.com/phone")), ev(call.EventFinished, in, 65)},
+		{ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5, elsewhere, dev("juliet@example.com/tablet"))},
+		{ev(call.EventProposed, out, 0), ev(call.EventRinging, out, 1), ev(call.EventRejected, out, 3)},
+		{ev(call.EventIncoming, in, 0), ev(call.EventRinging, in, 1), ev(call.EventMissed, in, 30)},
+		{ev(call.EventProposed, out, 0), ev(call.EventRinging, out, 1), ev(call.EventRetracted, out, 9)},
+	}
+	for i, evs := range calls {
+		var want Entry
+		for _, x := range evs {
+			Apply(&want, x)
+		}
+		for n := 0; n < 50; n++ {
+			shuffled := append([]call.Event(nil), evs...)
+			shuffled = append(shuffled, evs[r.IntN(len(evs))])
+			r.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+			var got Entry
+			for _, x := range shuffled {
+				Apply(&got, x)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("seed %d, call %d, order %v:\ngot  %+v\nwant %+v", seed, i, shuffled, got, want)
+			}
 		}
 	}
 }
