@@ -6,7 +6,8 @@
 // crash or kill loses nothing that was shown. Recording is idempotent and
 // monotonic: the same event recorded twice (live and again from archive
 // catch-up) changes nothing, and an ended call never goes back to ringing
-// (XEP-0353 §3.3: a retract, reject or finish ends the session for good).
+// (a retract, reject or finish ends the session for good: XEP-0353 §3.3,
+// §3.5, §3.7).
 package calllog
 
 import (
@@ -211,13 +212,13 @@ func Apply(e *Entry, ev call.Event) bool {
 			e.Answered = ev.At
 			e.Device = ev.Device.String()
 		}
-	case call.EventRejected:
+	case call.EventRejected: // XEP-0353 §3.5
 		to = Declined
-	case call.EventRetracted:
+	case call.EventRetracted: // XEP-0353 §3.3
 		to = Withdrawn
 	case call.EventMissed:
 		to = Missed
-	case call.EventFinished:
+	case call.EventFinished: // XEP-0353 §3.7: ends a proceeded call
 		to = Failed
 		if !e.Answered.IsZero() || e.Outcome == Active {
 			to = Answered
