@@ -207,13 +207,13 @@ type Message struct {
 	Element Element
 }
 
-func (k *Propose) isElement() {}
-func (k *Ringing) isElement() {}
-func (k *Retract) isElement() {}
-func (k *Proceed) isElement() {}
-func (k *Reject) isElement()  {}
-func (k *Finish) isElement()  {}
-func (k *Accept) isElement()  {}
+func (*Propose) isElement() {}
+func (*Ringing) isElement() {}
+func (*Retract) isElement() {}
+func (*Proceed) isElement() {}
+func (*Reject) isElement()  {}
+func (*Finish) isElement()  {}
+func (*Accept) isElement()  {}
 
 // Kind implements Element.
 func (*Propose) Kind() Kind { return KindPropose }

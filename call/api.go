@@ -213,6 +213,8 @@ type Event struct {
 	Elsewhere bool
 	// Media lists the media of the call ("audio", "video").
 	Media []string
-	// At is the time of the input that caused the event.
+	// At is when it happened: the original time of the signal that caused
+	// the event (its <delay/> or archive time, for what was found in
+	// catch-up), or the time of the input otherwise.
 	At time.Time
 }
