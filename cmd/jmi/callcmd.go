@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/calllog"
+	"github.com/jmi-xmpp/jmi/client"
+	"mellium.im/xmpp/jid"
+)
+
+const accountHelp = `Account:
+  --jid JID        the account and this device's resource (default $JMI_JID)
+  --server H:P     connect to host:port instead of looking the domain up
+                   (default $JMI_SERVER)
+  --tls MODE       starttls (default), direct, or none (loopback only)
+  --ca-file FILE   trust only this CA for the server's certificate
+  --resource R     the resource, when --jid has none (default "jmi")
+  --data-dir DIR   call history and state (default $JMI_DATA_DIR, else
+                   $XDG_DATA_HOME/jmi)
+  --json           one JSON object per event on standard output
+  -v               debug logs on standard error
+The password comes from $JMI_PASSWORD; there is no flag for it, so that it
+never shows in ps.
+`
+
+const callUsage = `Usage: jmi call [flags] PEER
+
+Proposes a call to PEER (every device of PEER rings), shows the devices that
+ring, and waits for the answer. Answered: the call is up until Ctrl-C,
+--hangup-after, or the other side hangs up; then finish is sent. Not
+answered within --ring-timeout: the call is withdrawn. Ctrl-C while ringing
+withdraws it.
+
+  --media M            audio, video or audio,video (default audio)
+  --ring-timeout D     how long to wait for an answer (default 45s)
+  --hangup-after D     hang up after D in the call (default: wait)
+
+Exit status: 0 answered and finished, 1 error, 2 usage, 3 declined,
+4 not answered (withdrawn or timed out).
+
+`
+
+const listenUsage = `Usage: jmi listen [flags]
+
+Stays online and handles incoming calls.
+
+  --answer MODE        accept, reject or ignore (default ignore)
+  --answer-after D     ring that long before answering (default 0)
+  --hangup-after D     hang up after D in a call (default: wait)
+  --exit-after N       exit after N calls have ended (default: never)
+  --trust JID          trust this caller (repeatable; default: the roster)
+
+`
+
+// accountFlags are the flags every networked subcommand shares.
+type accountFlags struct {
+	jid, server, tls, caFile, resource, dataDir string
+	json, verbose                               bool
+	trust                                       multiFlag
+	ringTimeout                                 time.Duration
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func (a *accountFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.jid, "jid", "", "")
+	fs.StringVar(&a.server, "server", "", "")
+	fs.StringVar(&a.tls, "tls", "starttls", "")
+	fs.StringVar(&a.caFile, "ca-file", "", "")
+	fs.StringVar(&a.resource, "resource", "", "")
+	fs.StringVar(&a.dataDir, "data-dir", "", "")
+	fs.BoolVar(&a.json, "json", false, "")
+	fs.BoolVar(&a.verbose, "v", false, "")
+}
+
+// session is a logged-in device with its history and output.
+type session struct {
+	c    *client.Client
+	log  *calllog.Log
+	out  io.Writer
+	json bool
+}
+
+func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
+	if a.jid == "" {
+		a.jid = e.getenv("JMI_JID")
+	}
+	if a.server == "" {
+		a.server = e.getenv("JMI_SERVER")
+	}
+	if a.jid == "" {
+		return nil, usageError("no account: give --jid or set JMI_JID")
+	}
+	j, err := jid.Parse(a.jid)
+	if err != nil {
+		return nil, usageError("--jid %q: %v", a.jid, err)
+	}
+	if a.resource != "" && j.Resourcepart() == "" {
+		if j, err = j.WithResource(a.resource); err != nil {
+			return nil, usageError("--resource %q: %v", a.resource, err)
+		}
+	}
+	mode, err := client.ParseTLSMode(a.tls)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	password := e.getenv("JMI_PASSWORD")
+	if password == "" {
+		return nil, usageError("no password: set JMI_PASSWORD")
+	}
+	if a.dataDir == "" {
+		if a.dataDir, err = calllog.DefaultDir(e.getenv); err != nil {
+			return nil, err
+		}
+	}
+	history, err := calllog.Open(filepath.Join(a.dataDir, calllog.FileName))
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	cfg := client.Config{
+		JID: j, Password: password, Server: a.server, TLS: mode, CAFile: a.caFile,
+		Recorder:  history,
+		Engine:    call.Config{RingTimeout: a.ringTimeout},
+		StateFile: filepath.Join(a.dataDir, strings.NewReplacer("@", "_", "/", "_").Replace(j.String())+".state.json"),
+		Logger:    slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if len(a.trust) > 0 {
+		trusted := map[string]bool{}
+		for _, t := range a.trust {
+			tj, err := jid.Parse(t)
+			if err != nil {
+				history.Close()
+				return nil, usageError("--trust %q: %v", t, err)
+			}
+			trusted[tj.Bare().String()] = true
+		}
+		cfg.Trust = func(p jid.JID) bool { return trusted[p.Bare().String()] }
+	}
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		history.Close()
+		return nil, err
+	}
+	select {
+	case <-c.Ready():
+	case <-ctx.Done():
+	}
+	return &session{c: c, log: history, out: e.stdout, json: a.json}, nil
+}
+
+func (s *session) close() {
+	s.c.Close()
+	for range s.c.Events() {
+	}
+	s.log.Close()
+}
+
+// show prints one event: a JSON line, or a line for a person.
+func (s *session) show(ev call.Event) {
+	if s.json {
+		b, _ := json.Marshal(ev)
+		fmt.Fprintf(s.out, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(s.out, "%s  %s\n", ev.At.Local().Format("15:04:05"), describe(ev))
+}
+
+func runCall(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, callUsage+accountHelp) }
+	var a accountFlags
+	a.register(fs)
+	media := fs.String("media", "audio", "")
+	fs.DurationVar(&a.ringTimeout, "ring-timeout", call.DefaultRingTimeout, "")
+	hangupAfter := fs.Duration("hangup-after", 0, "")
+	if err := fs.Parse(e.args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return &statusError{status: exitUsage}
+	}
+	if fs.NArg() != 1 {
+		return usageError("give one peer to call")
+	}
+	peer, err := jid.Parse(fs.Arg(0))
+	if err != nil {
+		return usageError("peer %q: %v", fs.Arg(0), err)
+	}
+	s, err := a.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	// The user's Ctrl-C ends what is under way, politely: a fresh context
+	// for the last messages.
+	bg := context.WithoutCancel(ctx)
+	h, err := s.c.Call(bg, peer, strings.Split(*media, ",")...)
+	if err != nil {
+		return err
+	}
+	// The engine withdraws the call after --ring-timeout with no answer.
+	var hangup <-chan time.Time
+	answered := false
+	for {
+		select {
+		case ev, ok := <-s.c.Events():
+			if !ok {
+				return errors.New("the connection closed")
+			}
+			if ev.ID != h.ID() {
+				continue
+			}
+			s.show(ev)
+			switch ev.Type {
+			case call.EventProceeded:
+				answered = true
+				if *hangupAfter > 0 {
+					hangup = time.After(*hangupAfter)
+				}
+			case call.EventRejected:
+				return &statusError{status: exitDeclined, err: errors.New("declined")}
+			case call.EventRetracted:
+				return &statusError{status: exitNotAnswered, err: errors.New("not answered")}
+			case call.EventFinished:
+				return nil
+			}
+		case <-hangup:
+			if err := h.HangUp(bg); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			if answered {
+				if err := h.HangUp(bg); err != nil {
+					return err
+				}
+			} else if err := h.Withdraw(bg); err != nil {
+				return err
+			}
+			ctx = context.Background() // now wait for the event of our own action
+		}
+	}
+}
+
+func runListen(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, listenUsage+accountHelp) }
+	var a accountFlags
+	a.register(fs)
+	fs.Var(&a.trust, "trust", "")
+	answer := fs.String("answer", "ignore", "")
+	answerAfter := fs.Duration("answer-after", 0, "")
+	hangupAfter := fs.Duration("hangup-after", 0, "")
+	exitAfter := fs.Int("exit-after", 0, "")
+	if err := fs.Parse(e.args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return &statusError{status: exitUsage}
+	}
+	switch *answer {
+	case "accept", "reject", "ignore":
+	case "ask":
+		*answer = "ignore" // no terminal prompt yet: ask behaves as ignore
+	default:
+		return usageError("--answer %q: want accept, reject or ignore", *answer)
+	}
+	s, err := a.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	bg := context.WithoutCancel(ctx)
+	ended := 0
+	type timed struct {
+		id  string
+		act func(context.Context) error
+	}
+	timers := make(chan timed, 16)
+	later := func(d time.Duration, id string, act func(context.Context) error) {
+		time.AfterFunc(d, func() { timers <- timed{id, act} })
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-timers:
+			if err := t.act(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
+				fmt.Fprintf(e.stderr, "jmi listen: %s: %v\n", t.id, err)
+			}
+		case ev, ok := <-s.c.Events():
+			if !ok {
+				return errors.New("the connection closed")
+			}
+			s.show(ev)
+			h := s.c.Handle(ev.ID)
+			switch ev.Type {
+			case call.EventIncoming:
+				switch *answer {
+				case "accept":
+					later(*answerAfter, ev.ID, h.Answer)
+				case "reject":
+					later(*answerAfter, ev.ID, func(ctx context.Context) error { return h.Decline(ctx, nil) })
+				}
+			case call.EventProceeded:
+				if !ev.Elsewhere && *hangupAfter > 0 {
+					later(*hangupAfter, ev.ID, h.HangUp)
+				}
+			case call.EventRejected, call.EventRetracted, call.EventFinished, call.EventMissed:
+				ended++
+				if *exitAfter > 0 && ended >= *exitAfter {
+					return nil
+				}
+			}
+		}
+	}
+}

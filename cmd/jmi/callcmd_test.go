@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+)
+
+// TestCallListen: jmi listen --answer accept on Juliet's side, jmi call on
+// Romeo's, through a private Prosody: answered, hung up, both exit 0, and
+// both histories hold the call.
+func TestCallListen(t *testing.T) {
+	srv := prosodytest.New(t, prosodytest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, u := range []string{"romeo", "juliet"} {
+		if err := srv.Register(ctx, u, "pw-"+u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := func(user string) func(string) string {
+		return func(k string) string {
+			switch k {
+			case "JMI_JID":
+				return user + "@" + srv.Domain + "/cli"
+			case "JMI_PASSWORD":
+				return "pw-" + user
+			case "JMI_SERVER":
+				return srv.Addr
+			}
+			return ""
+		}
+	}
+	common := []string{"--ca-file", srv.CAFile, "--json"}
+	julietDir, romeoDir := t.TempDir(), t.TempDir()
+	type result struct {
+		status   int
+		out, err string
+	}
+	listened := make(chan result, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		args := append([]string{"listen", "--answer", "accept", "--exit-after", "1", "--trust", "romeo@" + srv.Domain, "--data-dir", julietDir}, common...)
+		st := run(ctx, args, strings.NewReader(""), &out, &errOut, env("juliet"))
+		listened <- result{st, out.String(), errOut.String()}
+	}()
+	// Call once Juliet is online: retry while she is not (a missed call
+	// would be withdrawn with status 4).
+	var out, errOut bytes.Buffer
+	var status int
+	for attempt := 0; attempt < 20; attempt++ {
+		out.Reset()
+		errOut.Reset()
+		args := append([]string{"call", "--hangup-after", "100ms", "--ring-timeout", "2s", "--data-dir", romeoDir}, common...)
+		args = append(args, "juliet@"+srv.Domain)
+		status = run(ctx, args, strings.NewReader(""), &out, &errOut, env("romeo"))
+		if status != exitNotAnswered {
+			break
+		}
+	}
+	if status != 0 {
+		t.Fatalf("jmi call: status %d\n%s\n%s", status, out.String(), errOut.String())
+	}
+	for _, want := range []string{`"event":"proposed"`, `"event":"proceeded"`, `"event":"finished"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("jmi call output lacks %s:\n%s", want, out.String())
+		}
+	}
+	select {
+	case r := <-listened:
+		if r.status != 0 || !strings.Contains(r.out, `"event":"incoming"`) {
+			t.Errorf("jmi listen: status %d\n%s\n%s", r.status, r.out, r.err)
+		}
+	case <-ctx.Done():
+		t.Fatal("jmi listen did not exit after the call")
+	}
+	// Both histories hold the answered call.
+	for _, dir := range []string{romeoDir, julietDir} {
+		st, out, errOut := runCmdEnv(t, func(string) string { return "" }, "log", "--data-dir", dir, "--json")
+		if st != 0 || !strings.Contains(out, "answered") {
+			t.Errorf("jmi log in %s: %d %s %s", dir, st, out, errOut)
+		}
+	}
+}
+
+func runCmdEnv(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	st := run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
+	return st, out.String(), errOut.String()
+}
