@@ -290,6 +290,9 @@ func runListen(ctx context.Context, e env) error {
 	defer s.close()
 	bg := context.WithoutCancel(ctx)
 	ended := 0
+	// Calls that rang here in this run: the catch-up also reports calls
+	// from before it started, which --exit-after must not count.
+	rang := map[string]bool{}
 	type timed struct {
 		id  string
 		act func(context.Context) error
@@ -314,6 +317,7 @@ func runListen(ctx context.Context, e env) error {
 			h := s.c.Handle(ev.ID)
 			switch ev.Type {
 			case call.EventIncoming:
+				rang[ev.ID] = true
 				switch *answer {
 				case "accept":
 					later(*answerAfter, ev.ID, h.Answer)
@@ -325,6 +329,10 @@ func runListen(ctx context.Context, e env) error {
 					later(*hangupAfter, ev.ID, h.HangUp)
 				}
 			case call.EventRejected, call.EventRetracted, call.EventFinished, call.EventMissed:
+				if !rang[ev.ID] {
+					continue
+				}
+				delete(rang, ev.ID)
 				ended++
 				if *exitAfter > 0 && ended >= *exitAfter {
 					return nil

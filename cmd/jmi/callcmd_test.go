@@ -78,6 +78,36 @@ func TestCallListen(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("jmi listen did not exit after the call")
 	}
+	// Again, declining this time: the history the catch-up replays (the
+	// first call) must not count as the call listen waits for.
+	listened2 := make(chan int, 1)
+	go func() {
+		var o, eo bytes.Buffer
+		args := append([]string{"listen", "--answer", "reject", "--exit-after", "1", "--trust", "romeo@" + srv.Domain, "--data-dir", julietDir}, common...)
+		listened2 <- run(ctx, args, strings.NewReader(""), &o, &eo, env("juliet"))
+	}()
+	for attempt := 0; attempt < 20; attempt++ {
+		out.Reset()
+		errOut.Reset()
+		args := append([]string{"call", "--ring-timeout", "2s", "--data-dir", romeoDir}, common...)
+		args = append(args, "juliet@"+srv.Domain)
+		status = run(ctx, args, strings.NewReader(""), &out, &errOut, env("romeo"))
+		if status != exitNotAnswered {
+			break
+		}
+	}
+	if status != exitDeclined {
+		t.Errorf("jmi call to a declining listener: status %d, want %d\n%s", status, exitDeclined, out.String())
+	}
+	select {
+	case st := <-listened2:
+		if st != 0 {
+			t.Errorf("second jmi listen: status %d", st)
+		}
+	case <-ctx.Done():
+		t.Fatal("the second jmi listen did not exit")
+	}
+
 	// Both histories hold the answered call.
 	for _, dir := range []string{romeoDir, julietDir} {
 		st, out, errOut := runCmdEnv(t, func(string) string { return "" }, "log", "--data-dir", dir, "--json")
