@@ -183,19 +183,14 @@ func (s *session) show(ev call.Event) {
 }
 
 func runCall(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("call", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, callUsage+accountHelp) }
+	fs := newFlags("call", callUsage+accountHelp, e)
 	var a accountFlags
 	a.register(fs)
 	media := fs.String("media", "audio", "")
 	fs.DurationVar(&a.ringTimeout, "ring-timeout", call.DefaultRingTimeout, "")
 	hangupAfter := fs.Duration("hangup-after", 0, "")
-	if err := fs.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError("give one peer to call")
@@ -260,9 +255,7 @@ func runCall(ctx context.Context, e env) error {
 }
 
 func runListen(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, listenUsage+accountHelp) }
+	fs := newFlags("listen", listenUsage+accountHelp, e)
 	var a accountFlags
 	a.register(fs)
 	fs.Var(&a.trust, "trust", "")
@@ -270,11 +263,8 @@ func runListen(ctx context.Context, e env) error {
 	answerAfter := fs.Duration("answer-after", 0, "")
 	hangupAfter := fs.Duration("hangup-after", 0, "")
 	exitAfter := fs.Int("exit-after", 0, "")
-	if err := fs.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
 	}
 	switch *answer {
 	case "accept", "reject", "ignore":

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -36,14 +35,9 @@ Needs Prosody: apt-get install -y prosody.
 `
 
 func runDemo(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, demoUsage) }
-	if err := fs.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	fs := newFlags("demo", demoUsage, e)
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -44,17 +43,12 @@ type logLine struct {
 }
 
 func runLog(ctx context.Context, e env) error {
-	fl := flag.NewFlagSet("log", flag.ContinueOnError)
-	fl.SetOutput(e.stderr)
-	fl.Usage = func() { fmt.Fprint(e.stderr, logUsage) }
+	fl := newFlags("log", logUsage, e)
 	limit := fl.Int("limit", 20, "")
 	asJSON := fl.Bool("json", false, "")
 	dir := fl.String("data-dir", "", "")
-	if err := fl.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	if err := parseFlags(fl, e.args); err != nil {
+		return err
 	}
 	if fl.NArg() > 0 {
 		return usageError("takes no arguments")

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,26 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
+
+// newFlags makes a subcommand's flag set; -h prints usage on standard error.
+func newFlags(name, usage string, e env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, usage) }
+	return fs
+}
+
+// parseFlags parses a subcommand's arguments: after -h it ends the command
+// with status 0, after a bad flag with status 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &statusError{status: exitOK}
+		}
+		return &statusError{status: exitUsage}
+	}
+	return nil
+}
 
 // usageError reports bad usage: exit status 2.
 func usageError(format string, args ...any) error {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 
 	"github.com/jmi-xmpp/jmi"
 )
@@ -60,14 +58,9 @@ type jsonReason struct {
 }
 
 func runParse(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, parseUsage) }
-	if err := fs.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	fs := newFlags("parse", parseUsage, e)
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("takes no arguments: the stanza comes on standard input")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -59,14 +58,9 @@ An invalid transcript exits with status 1 and one line naming the problem.
 var replayStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func runReplay(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, replayUsage) }
-	if err := fs.Parse(e.args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &statusError{status: exitUsage}
+	fs := newFlags("replay", replayUsage, e)
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
 	}
 	var in io.Reader = e.stdin
 	switch fs.NArg() {
