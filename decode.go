@@ -277,6 +277,11 @@ func parseJID(attr, s string) (jid.JID, error) {
 	if err != nil {
 		return jid.JID{}, fmt.Errorf("%w: %s=%q: %v", ErrBadAddress, attr, s, err)
 	}
+	if strings.HasSuffix(j.Domainpart(), ".") {
+		// "capulet.example..": RFC 7622 §3.2 strips one final dot and
+		// leaves an empty label, which the next parse would strip again.
+		return jid.JID{}, fmt.Errorf("%w: %s=%q: empty label in the domain", ErrBadAddress, attr, s)
+	}
 	return j, nil
 }
 

@@ -236,6 +236,9 @@ func TestErrors(t *testing.T) {
 		{"truncated", "<message to='a@b'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'>", jmi.ErrMalformed},
 		{"entity-expansion", "<!DOCTYPE m [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><message/>", jmi.ErrDTD},
 		{"bad-to", "<message to='a@b@c'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", jmi.ErrBadAddress},
+		// An empty label: after RFC 7622 strips one final dot, another is
+		// left, which would be stripped again on the next round trip.
+		{"empty-label", "<message to='juliet@capulet.example..'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", jmi.ErrBadAddress},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
