@@ -29,8 +29,8 @@ const accountHelp = `Account:
                    $XDG_DATA_HOME/jmi)
   --json           one JSON object per event on standard output
   -v               debug logs on standard error
-The password comes from $JMI_PASSWORD; there is no flag for it, so that it
-never shows in ps.
+The password comes from $JMI_PASSWORD or, on a terminal, a prompt; there is
+no flag for it, so that it never shows in ps.
 `
 
 const callUsage = `Usage: jmi call [flags] PEER
@@ -47,18 +47,6 @@ withdraws it.
 
 Exit status: 0 answered and finished, 1 error, 2 usage, 3 declined,
 4 not answered (withdrawn or timed out).
-
-`
-
-const listenUsage = `Usage: jmi listen [flags]
-
-Stays online and handles incoming calls.
-
-  --answer MODE        accept, reject or ignore (default ignore)
-  --answer-after D     ring that long before answering (default 0)
-  --hangup-after D     hang up after D in a call (default: wait)
-  --exit-after N       exit after N calls have ended (default: never)
-  --trust JID          trust this caller (repeatable; default: the roster)
 
 `
 
@@ -117,9 +105,9 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	password := e.getenv("JMI_PASSWORD")
-	if password == "" {
-		return nil, usageError("no password: set JMI_PASSWORD")
+	password, err := a.password(e, j)
+	if err != nil {
+		return nil, err
 	}
 	if a.dataDir == "" {
 		if a.dataDir, err = calllog.DefaultDir(e.getenv); err != nil {
@@ -163,6 +151,27 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 	case <-ctx.Done():
 	}
 	return &session{c: c, log: history, out: e.stdout, json: a.json}, nil
+}
+
+// password comes from $JMI_PASSWORD or, on a terminal, a prompt that does
+// not echo; never from a flag, which would show in ps.
+func (a *accountFlags) password(e env, j jid.JID) (string, error) {
+	if p := e.getenv("JMI_PASSWORD"); p != "" {
+		return p, nil
+	}
+	if e.readPassword == nil {
+		return "", usageError("no password: set JMI_PASSWORD (or run on a terminal to be asked)")
+	}
+	fmt.Fprintf(e.stderr, "Password for %s: ", j.Bare())
+	p, err := e.readPassword()
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	if len(p) == 0 {
+		return "", usageError("no password given")
+	}
+	return string(p), nil
 }
 
 func (s *session) close() {
@@ -250,84 +259,6 @@ func runCall(ctx context.Context, e env) error {
 				return err
 			}
 			ctx = context.Background() // now wait for the event of our own action
-		}
-	}
-}
-
-func runListen(ctx context.Context, e env) error {
-	fs := newFlags("listen", listenUsage+accountHelp, e)
-	var a accountFlags
-	a.register(fs)
-	fs.Var(&a.trust, "trust", "")
-	answer := fs.String("answer", "ignore", "")
-	answerAfter := fs.Duration("answer-after", 0, "")
-	hangupAfter := fs.Duration("hangup-after", 0, "")
-	exitAfter := fs.Int("exit-after", 0, "")
-	if err := parseFlags(fs, e.args); err != nil {
-		return err
-	}
-	switch *answer {
-	case "accept", "reject", "ignore":
-	case "ask":
-		*answer = "ignore" // no terminal prompt yet: ask behaves as ignore
-	default:
-		return usageError("--answer %q: want accept, reject or ignore", *answer)
-	}
-	s, err := a.connect(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	bg := context.WithoutCancel(ctx)
-	ended := 0
-	// Calls that rang here in this run: the catch-up also reports calls
-	// from before it started, which --exit-after must not count.
-	rang := map[string]bool{}
-	type timed struct {
-		id  string
-		act func(context.Context) error
-	}
-	timers := make(chan timed, 16)
-	later := func(d time.Duration, id string, act func(context.Context) error) {
-		time.AfterFunc(d, func() { timers <- timed{id, act} })
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case t := <-timers:
-			if err := t.act(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
-				fmt.Fprintf(e.stderr, "jmi listen: %s: %v\n", t.id, err)
-			}
-		case ev, ok := <-s.c.Events():
-			if !ok {
-				return errors.New("the connection closed")
-			}
-			s.show(ev)
-			h := s.c.Handle(ev.ID)
-			switch ev.Type {
-			case call.EventIncoming:
-				rang[ev.ID] = true
-				switch *answer {
-				case "accept":
-					later(*answerAfter, ev.ID, h.Answer)
-				case "reject":
-					later(*answerAfter, ev.ID, func(ctx context.Context) error { return h.Decline(ctx, nil) })
-				}
-			case call.EventProceeded:
-				if !ev.Elsewhere && *hangupAfter > 0 {
-					later(*hangupAfter, ev.ID, h.HangUp)
-				}
-			case call.EventRejected, call.EventRetracted, call.EventFinished, call.EventMissed:
-				if !rang[ev.ID] {
-					continue
-				}
-				delete(rang, ev.ID)
-				ended++
-				if *exitAfter > 0 && ended >= *exitAfter {
-					return nil
-				}
-			}
 		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // Exit statuses of the jmi command.
@@ -36,6 +38,11 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// tty says standard input is a terminal a person can answer prompts on.
+	tty bool
+	// readPassword reads a line from the terminal without echo; nil when
+	// there is no terminal.
+	readPassword func() ([]byte, error)
 }
 
 // command is one subcommand.
@@ -91,16 +98,29 @@ func usageError(format string, args ...any) error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	status := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	e := env{args: os.Args[1:], stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		e.tty = true
+		e.readPassword = func() ([]byte, error) { return term.ReadPassword(fd) }
+	}
+	status := runEnv(ctx, e)
 	stop()
 	os.Exit(status)
 }
 
-// run runs the command line args and returns the exit status.
+// run runs the command line args without a terminal and returns the exit
+// status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runEnv(ctx, env{args: args, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+}
+
+// runEnv runs the command line e.args and returns the exit status.
+func runEnv(ctx context.Context, e env) int {
+	args, stdout, stderr := e.args, e.stdout, e.stderr
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		if len(args) > 1 {
-			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stderr, getenv)
+			e.args = []string{args[1], "-h"}
+			return runEnv(ctx, e)
 		}
 		printHelp(stdout)
 		if len(args) == 0 {
@@ -112,7 +132,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, env{args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+		e.args = args[1:]
+		err := c.run(ctx, e)
 		if err == nil {
 			return exitOK
 		}
