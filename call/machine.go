@@ -706,7 +706,9 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		if c.ours {
 			c.ours = false
 		}
-		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, true, s.From, at
+		// From this very device, it is its own answer of an earlier run,
+		// read back from the archive: answered here, not elsewhere.
+		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, !s.From.Equal(m.self), s.From, at
 		c.deadline = at.Add(m.cfg.SessionTimeout)
 		ev := c.event(EventProceeded, at)
 		ev.Device = s.From
@@ -742,10 +744,12 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		// keeps the call, as the callee's devices decide too.
 	}
 	c.State, c.Device, c.Answered = StateActive, s.From, at
-	// For this device when it placed the call and the answer is addressed
-	// to it (or to the account, as 0.6/0.7 peers do); otherwise another
-	// device of ours placed it and we saw the answer by carbon.
-	if c.ours && m.addressedHere(s.To) {
+	// For this device when it placed the call (in this run, or in an
+	// earlier one whose propose the archive gave back) and the answer is
+	// addressed to it (or to the account, as 0.6/0.7 peers do); otherwise
+	// another device of ours placed it and we saw the answer by carbon.
+	placedHere := c.ours || (c.proposeSeen && c.Self.Equal(m.self))
+	if placedHere && m.addressedHere(s.To) {
 		c.Self = m.self
 	} else {
 		c.Elsewhere, c.ours = true, false
@@ -809,8 +813,10 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 	ev := c.event(EventRejected, at)
 	ev.Device, ev.TieBreak = s.From, r.TieBreak
 	ev.Reason, ev.Text = reasonOf(r.Reason)
-	ev.Elsewhere = own
-	c.Elsewhere = own
+	// Our own reject is from another device, unless the archive gives
+	// back this device's own of an earlier run.
+	ev.Elsewhere = own && !s.From.Equal(m.self)
+	c.Elsewhere = ev.Elsewhere
 	out.notify(ev)
 }
 
@@ -884,7 +890,7 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 			ev := c.event(EventFinished, at)
 			ev.Device, ev.MigratedTo = s.From, f.MigratedTo
 			ev.Reason, ev.Text = reasonOf(f.Reason)
-			ev.Elsewhere = own || c.Elsewhere
+			ev.Elsewhere = (own && !s.From.Equal(m.self)) || c.Elsewhere
 			out.notify(ev)
 		}
 		c.final = true
@@ -902,7 +908,7 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 	ev := c.event(t, at)
 	ev.Device, ev.MigratedTo = s.From, f.MigratedTo
 	ev.Reason, ev.Text = reasonOf(f.Reason)
-	ev.Elsewhere = own || c.Elsewhere
+	ev.Elsewhere = (own && !s.From.Equal(m.self)) || c.Elsewhere
 	out.notify(ev)
 }
 

@@ -270,6 +270,30 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			name: "§3.3 catch-up after a restart: this device's own call read back->placed and hung up here, not elsewhere",
+			self: romeoOrchard,
+			steps: []step{
+				{time.Hour, call.CatchUpStarted{}, nil},
+				{time.Hour, stamped(sig(romeoOrchard, juliet, call.ViaArchive, propose("c1")), 0), []string{"event proposed c1"}},
+				{time.Hour, stamped(sig(julietPhone, romeoOrchard, call.ViaArchive, &jmi.Proceed{ID: "c1"}), time.Second), []string{"event proceeded c1 device=juliet@capulet.example/phone"}},
+				{time.Hour, stamped(sig(romeoOrchard, julietPhone, call.ViaArchive, &jmi.Finish{ID: "c1"}), time.Minute), []string{"event finished c1 device=romeo@montague.example/orchard"}},
+				{time.Hour, call.CatchUpEnded{}, nil},
+			},
+		},
+		{
+			name: "§3.3 catch-up after a restart: this device's own answer and decline read back->here, not elsewhere",
+			self: julietPhone,
+			steps: []step{
+				{time.Hour, call.CatchUpStarted{}, nil},
+				{time.Hour, stamped(sig(romeoOrchard, juliet, call.ViaArchive, propose("c1")), 0), nil},
+				{time.Hour, stamped(sig(julietPhone, romeoOrchard, call.ViaArchive, &jmi.Proceed{ID: "c1"}), time.Second), []string{"event proceeded c1 device=juliet@capulet.example/phone"}},
+				{time.Hour, stamped(sig(julietPhone, romeoOrchard, call.ViaArchive, &jmi.Finish{ID: "c1"}), time.Minute), []string{"event finished c1 device=juliet@capulet.example/phone"}},
+				{time.Hour, stamped(sig(romeoOrchard, juliet, call.ViaArchive, propose("c2")), 2*time.Minute), nil},
+				{time.Hour, stamped(sig(julietPhone, romeoOrchard, call.ViaArchive, &jmi.Reject{ID: "c2"}), 3*time.Minute), []string{"event rejected c2 device=juliet@capulet.example/phone"}},
+				{time.Hour, call.CatchUpEnded{}, nil},
+			},
+		},
+		{
 			name: "§3.3 out of order: reject seen before its propose->the late propose does not ring",
 			self: julietPhone,
 			steps: []step{
