@@ -32,15 +32,23 @@ tablet, and plays five calls through it, printing a timeline per device:
 
 Exits 0 when every step behaved as expected, 1 naming the step that did not.
 Needs Prosody: apt-get install -y prosody.
+
+  --serve    play nothing: start the private Prosody with Romeo and Juliet,
+             print the commands to call between them by hand with jmi call
+             and jmi listen, and keep it running until Ctrl-C
 `
 
 func runDemo(ctx context.Context, e env) error {
 	fs := newFlags("demo", demoUsage, e)
+	serve := fs.Bool("serve", false, "")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
+	if !*serve {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+	}
 	d := &demo{out: e.stdout, start: time.Now()}
 	srv, err := prosodytest.Start(ctx, prosodytest.Options{})
 	if errors.Is(err, prosodytest.ErrNotInstalled) {
@@ -57,6 +65,9 @@ func runDemo(ctx context.Context, e env) error {
 		if err := srv.Register(ctx, u, "demo-"+u); err != nil {
 			return err
 		}
+	}
+	if *serve {
+		return serveByHand(ctx, e.stdout, srv)
 	}
 	steps := []struct {
 		name string
@@ -77,6 +88,34 @@ func runDemo(ctx context.Context, e env) error {
 	took := time.Since(d.start).Round(time.Millisecond)
 	d.closeAll()
 	d.line("\nall 5 steps behaved as expected in %s", took)
+	return nil
+}
+
+// serveByHand prints how to call through srv with jmi call and jmi listen,
+// then waits for Ctrl-C.
+func serveByHand(ctx context.Context, w io.Writer, srv *prosodytest.Server) error {
+	// Each device its own history, in the server's directory: removed with
+	// it, and apart from the user's own.
+	device := func(user, resource string) string {
+		return fmt.Sprintf("JMI_JID=%s@%s/%s JMI_PASSWORD=demo-%s JMI_SERVER=%s jmi %%s --ca-file %s --data-dir %s",
+			user, srv.Domain, resource, user, srv.Addr, srv.CAFile, filepath.Join(srv.Dir, user+"-"+resource))
+	}
+	laptop, phone, desk := device("juliet", "laptop"), device("juliet", "phone"), device("romeo", "desk")
+	fmt.Fprintf(w, `
+The private Prosody runs until Ctrl-C. In other terminals (from a clone,
+"go build ./cmd/jmi" makes ./jmi):
+
+  Juliet's laptop asks her about each call:
+    %s --trust romeo@%s
+  Her phone declines every call:
+    %s --trust romeo@%s --answer reject
+  Romeo calls her, and hangs up after 10 seconds:
+    %s --hangup-after 10s juliet@%s
+  Romeo's history:
+    jmi log --data-dir %s
+`, fmt.Sprintf(laptop, "listen"), srv.Domain, fmt.Sprintf(phone, "listen"), srv.Domain,
+		fmt.Sprintf(desk, "call"), srv.Domain, filepath.Join(srv.Dir, "romeo-desk"))
+	<-ctx.Done()
 	return nil
 }
 
