@@ -24,6 +24,10 @@ var script []byte
 // Python is the interpreter that has slixmpp.
 const Python = "/usr/bin/python3"
 
+// PasswordEnv is the environment variable through which the peer gets its
+// password.
+const PasswordEnv = "SLIXPEER_PASSWORD"
+
 // ErrNotInstalled says python3-slixmpp is missing.
 var ErrNotInstalled = errors.New("slixpeer: python3-slixmpp is not installed")
 
@@ -33,8 +37,11 @@ type Options struct {
 	Server        string // host:port
 	CAFile        string // trust this CA for STARTTLS; empty with Plaintext
 	Plaintext     bool
-	// Role is "answer", "reject", "listen", "call" or "call-retract"; Args are the
-	// role's arguments (PEER, and AFTER seconds for call-retract).
+	// Role is "answer", "reject", "listen", "call", "call-retract" or
+	// "watch"; Args are the role's arguments (PEER, and AFTER seconds for
+	// call-retract). A watch peer logs in with priority -1, so that no
+	// message to the bare JID reaches it, and reports the other resources
+	// of its account as they come online and go offline.
 	Role string
 	Args []string
 	// Events ends the peer after this many lines; 0 waits for Timeout.
@@ -43,15 +50,25 @@ type Options struct {
 	Timeout float64
 }
 
-// Line is one JSON line of the peer: exactly one of Got, Sent, Ready,
-// Error or Timeout is set.
+// Line is one JSON line of the peer: exactly one of Got, Sent, Ignored,
+// Ready, Online, Offline, Error or Timeout is set.
+//
+// Got and Sent name the JMI elements slixmpp's xep_0353 plugin received
+// (and fired an event for) and sent; Ignored names a JMI element that
+// arrived but that the plugin fires no event for (ringing, finish). Ready,
+// the first line, comes once the server has reflected the peer's initial
+// presence, that is once a message to its bare JID reaches it. Online and
+// Offline are the full JIDs a watch peer saw come and go.
 type Line struct {
 	Got     string   `json:"got,omitempty"`
 	Sent    string   `json:"sent,omitempty"`
+	Ignored string   `json:"ignored,omitempty"`
 	ID      string   `json:"id,omitempty"`
 	From    string   `json:"from,omitempty"`
 	To      string   `json:"to,omitempty"`
 	Ready   string   `json:"ready,omitempty"`
+	Online  string   `json:"online,omitempty"`
+	Offline string   `json:"offline,omitempty"`
 	Error   string   `json:"error,omitempty"`
 	Timeout *float64 `json:"timeout,omitempty"`
 }
@@ -86,19 +103,7 @@ func Start(ctx context.Context, o Options) (*Peer, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if o.Timeout == 0 {
-		o.Timeout = 30
-	}
-	args := []string{path, "--jid", o.JID, "--password", o.Password, "--server", o.Server,
-		"--events", strconv.Itoa(o.Events), "--timeout", strconv.FormatFloat(o.Timeout, 'f', -1, 64)}
-	if o.Plaintext {
-		args = append(args, "--plaintext")
-	} else if o.CAFile != "" {
-		args = append(args, "--ca", o.CAFile)
-	}
-	args = append(append(args, o.Role), o.Args...)
-	cmd := exec.CommandContext(ctx, Python, args...)
-	cmd.Stderr = os.Stderr
+	cmd := command(ctx, path, o)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -130,6 +135,27 @@ func Start(ctx context.Context, o Options) (*Peer, error) {
 		}
 	}()
 	return p, nil
+}
+
+// command is the peer script at path run with o.
+func command(ctx context.Context, path string, o Options) *exec.Cmd {
+	if o.Timeout == 0 {
+		o.Timeout = 30
+	}
+	args := []string{path, "--jid", o.JID, "--server", o.Server,
+		"--events", strconv.Itoa(o.Events), "--timeout", strconv.FormatFloat(o.Timeout, 'f', -1, 64)}
+	if o.Plaintext {
+		args = append(args, "--plaintext")
+	} else if o.CAFile != "" {
+		args = append(args, "--ca", o.CAFile)
+	}
+	args = append(append(args, o.Role), o.Args...)
+	cmd := exec.CommandContext(ctx, Python, args...)
+	// The password goes in the environment, not the arguments, so that it
+	// never shows in ps.
+	cmd.Env = append(os.Environ(), PasswordEnv+"="+o.Password)
+	cmd.Stderr = os.Stderr
+	return cmd
 }
 
 // Stop kills the peer, waits for it to exit and removes its files.

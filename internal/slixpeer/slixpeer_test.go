@@ -97,3 +97,50 @@ func expect(t *testing.T, who string, p *slixpeer.Peer, want []string) {
 		id = l.ID
 	}
 }
+
+// TestWatch: a watch peer reports another device of its account coming
+// online and going offline, and with its priority of -1 a propose to the
+// account's bare JID reaches the other device and not the watcher.
+func TestWatch(t *testing.T) {
+	if !slixpeer.Available() {
+		if os.Getenv(prosodytest.SkipEnv) == "1" {
+			t.Skip(slixpeer.ErrNotInstalled)
+		}
+		t.Fatal(slixpeer.ErrNotInstalled)
+	}
+	s := prosodytest.New(t, prosodytest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, u := range []string{"romeo", "juliet"} {
+		if err := s.Register(ctx, u, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := func(o slixpeer.Options) *slixpeer.Peer {
+		t.Helper()
+		o.Password, o.Server, o.CAFile, o.Timeout = "pw", s.Addr, s.CAFile, 20
+		p, err := slixpeer.Start(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Stop)
+		return p
+	}
+	juliet := "juliet@" + s.Domain
+	watch := start(slixpeer.Options{JID: juliet + "/watch", Role: "watch"})
+	waitReady(t, watch)
+	// The phone ends after its ready line and the propose it gets.
+	phone := start(slixpeer.Options{JID: juliet + "/phone", Role: "listen", Events: 2})
+	waitReady(t, phone)
+	if l := next(t, watch); l.Online != juliet+"/phone" {
+		t.Fatalf("watch: %+v, want online %s/phone", l, juliet)
+	}
+	romeo := start(slixpeer.Options{JID: "romeo@" + s.Domain + "/laptop", Role: "call", Args: []string{juliet}, Events: 2})
+	waitReady(t, romeo)
+	expect(t, "caller", romeo, []string{"sent propose"})
+	expect(t, "phone", phone, []string{"got propose"})
+	// The phone leaves; the watcher saw nothing between.
+	if l := next(t, watch); l.Offline != juliet+"/phone" {
+		t.Fatalf("watch: %+v, want offline %s/phone", l, juliet)
+	}
+}
