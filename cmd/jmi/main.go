@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -79,16 +80,30 @@ func newFlags(name, usage string, e env) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses a subcommand's arguments: after -h it ends the command
-// with status 0, after a bad flag with status 2.
+// parseFlags parses a subcommand's arguments, flags before and after the
+// positional ones ("jmi call juliet@capulet.example --media video"), up to
+// a "--"; after -h it ends the command with status 0, after a bad flag
+// with status 2.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &statusError{status: exitOK}
-		}
-		return &statusError{status: exitUsage}
+	var positional, rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
 	}
-	return nil
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return &statusError{status: exitOK}
+			}
+			return &statusError{status: exitUsage}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	// Leave the positional arguments where fs.Args finds them.
+	return fs.Parse(append(append([]string{"--"}, positional...), rest...))
 }
 
 // usageError reports bad usage: exit status 2.
