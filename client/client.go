@@ -149,7 +149,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // setUp runs what a device does after login, in the order that makes no
-// call ring twice: roster (for trust), carbons, presence, then catch-up.
+// call ring twice or too late: roster (for trust), carbons, the start of
+// the catch-up, presence, then the archive query.
 func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 	iter := roster.Fetch(ctx, s)
 	for iter.Next() {
@@ -165,6 +166,17 @@ func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 	if err := carbons.Enable(ctx, s); err != nil {
 		return fmt.Errorf("client: enabling carbons: %w", err)
 	}
+	// The catch-up begins before the presence: the server hands over what
+	// it stored offline as soon as it has it, and none of that may ring
+	// before the archive has told how each call ended (XEP-0353 §3.3).
+	qid := "jmi-" + jmi.NewID()[:8]
+	var after string
+	if err := c.run(ctx, func() {
+		after = c.dev.LastArchiveID()
+		c.apply(c.dev.StartCatchUp(time.Now(), qid))
+	}); err != nil {
+		return err
+	}
 	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
 		return fmt.Errorf("client: sending presence: %w", err)
 	}
@@ -179,7 +191,7 @@ func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 		}
 	}
 	c.wg.Add(1)
-	go c.catchUp()
+	go c.catchUp(qid, after)
 	return nil
 }
 
@@ -526,25 +538,13 @@ const (
 	nsData      = `jabber:x:data`
 )
 
-// catchUp reads the archive (XEP-0313) from the last archive id seen, or
-// from CatchUpWindow ago, page by page; the results arrive as messages
-// through the loop, and the end is posted after them.
-func (c *Client) catchUp() {
+// catchUp reads the archive (XEP-0313) for the catch-up qid that setUp
+// began, after the archive id after (the last one seen), or from
+// CatchUpWindow ago, page by page; the results arrive as messages through
+// the loop, and the end is posted after them.
+func (c *Client) catchUp(qid, after string) {
 	defer c.wg.Done()
 	ctx := c.life
-	qid := "jmi-" + jmi.NewID()[:8]
-	after := ""
-	started := make(chan struct{})
-	c.post(func() {
-		after = c.dev.LastArchiveID()
-		c.apply(c.dev.StartCatchUp(time.Now(), qid))
-		close(started)
-	})
-	select {
-	case <-started:
-	case <-c.done:
-		return
-	}
 	began := time.Now()
 	since := began.Add(-c.cfg.CatchUpWindow)
 	var caughtUpAt time.Time
