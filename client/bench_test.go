@@ -8,22 +8,29 @@ import (
 
 	"github.com/jmi-xmpp/jmi/call"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/ping"
 )
 
 // BenchmarkExchange is the whole exchange propose → ringing → proceed
 // through the private Prosody, from Romeo's Call to his proceeded event:
 // three message hops (propose to the bare JID, ringing and proceed to full
-// JIDs) plus the engine at both ends.
+// JIDs) plus the engine at both ends, and what goes with them (directed
+// presence both ways, the legacy accept).
 func BenchmarkExchange(b *testing.B) {
 	w := newWorld(b)
 	phone := w.device(b, "juliet", "phone")
 	romeo := w.device(b, "romeo", "orchard")
+	ready(b, phone, romeo)
 	ctx := context.Background()
 	juliet := jid.MustParse("juliet@" + w.srv.Domain)
+	finished := make(chan struct{}, 1)
 	go func() {
 		for ev := range phone.Events() {
-			if ev.Type == call.EventIncoming {
+			switch ev.Type {
+			case call.EventIncoming:
 				phone.Handle(ev.ID).Answer(ctx)
+			case call.EventFinished:
+				finished <- struct{}{}
 			}
 		}
 	}()
@@ -35,9 +42,44 @@ func BenchmarkExchange(b *testing.B) {
 		}
 		waitEvent(b, romeo, "proceeded", is(call.EventProceeded, id), 10*time.Second)
 		b.StopTimer()
+		// The hang-up is not measured, and must not be measured by the next
+		// call either: wait until both finishes (Romeo's and the phone's
+		// reply) are through the server, which is single-threaded. The
+		// phone's finished event comes after its reply is written; a ping
+		// from each session comes back after the server has handled
+		// everything that session sent before it.
 		romeo.Handle(id).HangUp(ctx)
 		waitEvent(b, romeo, "finished", is(call.EventFinished, id), 10*time.Second)
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			b.Fatal("the phone did not finish")
+		}
+		quiet(b, w, phone, romeo)
 		b.StartTimer()
+	}
+}
+
+// ready waits for the first archive catch-up of each client: a message
+// read again from the archive while the loop runs would be a second event
+// for one hop.
+func ready(b *testing.B, cs ...*Client) {
+	for _, c := range cs {
+		select {
+		case <-c.Ready():
+		case <-time.After(10 * time.Second):
+			b.Fatalf("%s: no catch-up within 10s", c.cfg.JID)
+		}
+	}
+}
+
+// quiet returns once the server has handled everything the clients sent.
+// The context is never cancelled, for the reason Client.life gives.
+func quiet(b *testing.B, w *world, cs ...*Client) {
+	for _, c := range cs {
+		if err := ping.Send(context.Background(), c.sess(), jid.MustParse(w.srv.Domain)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -48,6 +90,7 @@ func BenchmarkFloor(b *testing.B) {
 	w := newWorld(b)
 	phone := w.device(b, "juliet", "phone")
 	romeo := w.device(b, "romeo", "orchard")
+	ready(b, phone, romeo)
 	ctx := context.Background()
 	d := w.srv.Domain
 	// Each hop is a message the receiving client reads and reports: an

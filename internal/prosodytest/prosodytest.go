@@ -292,8 +292,17 @@ func freePorts(n int) ([]int, error) {
 }
 
 // The server's configuration: loopback only, no s2s, no HTTP, carbons,
-// archive and offline storage on, Nagle off (with it every TLS login stalls
-// about 45 ms), plaintext allowed because it listens on loopback only.
+// archive and offline storage on, plaintext allowed because it listens on
+// loopback only. Three settings change only how fast it goes, never what it
+// does:
+//   - Nagle off: with it every TLS login stalls about 45 ms.
+//   - opportunistic_writes: a stanza goes out to its recipient as soon as it
+//     is routed, instead of after everything else read in the same pass
+//     (a proceed waited while the accept sent with it was archived).
+//   - generational garbage collection (Lua 5.4; an older Lua logs an error
+//     and keeps the default): Prosody's default collects so eagerly that it
+//     spends about as much CPU collecting as routing and archiving, about
+//     0.25 ms per archived message; this halves the server's CPU per message.
 var configTemplate = template.Must(template.New("cfg").Parse(`-- written by jmi's prosodytest
 {{if .Root}}run_as_root = true
 {{end}}pidfile = "{{.Dir}}/prosody.pid"
@@ -307,7 +316,8 @@ c2s_direct_tls_ports = { {{.TLSPort}} }
 s2s_ports = { }
 http_ports = { }
 https_ports = { }
-network_settings = { nagle = false }
+network_settings = { nagle = false, opportunistic_writes = true }
+gc = { mode = "generational" }
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "presence"; "message"; "iq";
 	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";
