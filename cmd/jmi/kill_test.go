@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/jmi-xmpp/jmi/call"
-	"github.com/jmi-xmpp/jmi/client"
-	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 	"mellium.im/xmpp/jid"
 )
 
@@ -61,29 +59,10 @@ func TestKillListen(t *testing.T) {
 	if os.Getenv(killArgsEnv) != "" {
 		return
 	}
-	srv := prosodytest.New(t, prosodytest.Options{})
+	w := newListenWorld(t)
+	srv, romeo := w.srv, w.romeo
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := srv.Register(ctx, u, "pw-"+u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dialCtx, dialCancel := context.WithTimeout(ctx, killWait)
-	romeo, err := client.Dial(dialCtx, client.Config{
-		JID:      jid.MustParse("romeo@" + srv.Domain + "/orchard"),
-		Password: "pw-romeo", Server: srv.Addr, CAFile: srv.CAFile,
-		Trust: func(jid.JID) bool { return true },
-	})
-	dialCancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		romeo.Close()
-		for range romeo.Events() {
-		}
-	})
 	juliet := jid.MustParse("juliet@" + srv.Domain)
 	device := "juliet@" + srv.Domain + "/cli"
 	dir := t.TempDir()
@@ -121,7 +100,7 @@ func TestKillListen(t *testing.T) {
 
 	// 2. While no device of Juliet is online, Romeo hangs up (the finish
 	// goes to her archive), then calls again and withdraws.
-	killRomeoWaits(t, romeo, call.EventProceeded, h.ID())
+	w.romeoWaits(t, call.EventProceeded, h.ID())
 	// Prosody stamps what it archives or holds offline with os.time(): whole
 	// seconds, of a clock that may lag the precise one by a tick. The
 	// history takes the call's end from that stamp (the answer's time is
@@ -135,7 +114,7 @@ func TestKillListen(t *testing.T) {
 	if err := h.HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	killRomeoWaits(t, romeo, call.EventFinished, h.ID())
+	w.romeoWaits(t, call.EventFinished, h.ID())
 	hungUp := time.Now() // the finish has reached the server by now
 	h2, err := romeo.Call(ctx, juliet, "audio")
 	if err != nil {
@@ -144,7 +123,7 @@ func TestKillListen(t *testing.T) {
 	if err := h2.Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
-	killRomeoWaits(t, romeo, call.EventRetracted, h2.ID())
+	w.romeoWaits(t, call.EventRetracted, h2.ID())
 
 	// 3. jmi listen again on the same data directory: its catch-up shows
 	// the hang-up and the missed call, and nothing rings; then it is
@@ -359,24 +338,4 @@ func killHistory(t *testing.T, dir string) map[string]logLine {
 		entries[l.ID] = l
 	}
 	return entries
-}
-
-// killRomeoWaits waits for Romeo's event of type typ for call id.
-func killRomeoWaits(t *testing.T, c *client.Client, typ call.EventType, id string) {
-	t.Helper()
-	deadline := time.NewTimer(killWait)
-	defer deadline.Stop()
-	for {
-		select {
-		case ev, ok := <-c.Events():
-			if !ok {
-				t.Fatalf("romeo's client closed while waiting for %s", typ)
-			}
-			if ev.Type == typ && ev.ID == id {
-				return
-			}
-		case <-deadline.C:
-			t.Fatalf("romeo: no %s for %s within %s", typ, id, killWait)
-		}
-	}
 }

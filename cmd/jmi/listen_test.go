@@ -173,7 +173,10 @@ func (w *listenWorld) romeoWaits(t *testing.T, typ call.EventType, id string) ca
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
-		case ev := <-w.romeo.Events():
+		case ev, ok := <-w.romeo.Events():
+			if !ok {
+				t.Fatalf("romeo's client closed while waiting for %s", typ)
+			}
 			if ev.Type == typ && ev.ID == id {
 				return ev
 			}

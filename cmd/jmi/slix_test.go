@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -45,12 +44,7 @@ const slixWait = 20 * time.Second
 // accounts, so that the archive catch-up of one case shows nothing of the
 // others.
 func TestSlixInterop(t *testing.T) {
-	if !slixpeer.Available() {
-		if os.Getenv(prosodytest.SkipEnv) == "1" {
-			t.Skip(slixpeer.ErrNotInstalled)
-		}
-		t.Fatal(slixpeer.ErrNotInstalled)
-	}
+	slixpeer.Require(t)
 	srv := prosodytest.New(t, prosodytest.Options{})
 
 	tests := []struct {

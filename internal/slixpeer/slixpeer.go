@@ -16,6 +16,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
+
+	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 )
 
 //go:embed peer.py
@@ -87,6 +90,20 @@ type Peer struct {
 // Available reports whether slixmpp can be run.
 func Available() bool {
 	return exec.Command(Python, "-c", "import slixmpp.plugins.xep_0353").Run() == nil
+}
+
+// Require ends a test that needs slixmpp when it is missing: it fails, or
+// skips when the environment variable prosodytest.SkipEnv is 1, as the
+// Prosody harness does.
+func Require(t testing.TB) {
+	t.Helper()
+	if Available() {
+		return
+	}
+	if os.Getenv(prosodytest.SkipEnv) == "1" {
+		t.Skip(ErrNotInstalled)
+	}
+	t.Fatal(ErrNotInstalled)
 }
 
 // Start runs the peer until ctx ends, it exits, or Stop.

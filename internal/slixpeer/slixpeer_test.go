@@ -2,7 +2,6 @@ package slixpeer_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -28,20 +27,9 @@ func next(t *testing.T, p *slixpeer.Peer) slixpeer.Line {
 // TestRoles runs each callee role against a slixmpp caller and checks what
 // each side sends and gets, in order.
 func TestRoles(t *testing.T) {
-	if !slixpeer.Available() {
-		if os.Getenv(prosodytest.SkipEnv) == "1" {
-			t.Skip(slixpeer.ErrNotInstalled)
-		}
-		t.Fatal(slixpeer.ErrNotInstalled)
-	}
-	s := prosodytest.New(t, prosodytest.Options{})
+	s := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := s.Register(ctx, u, "pw"); err != nil {
-			t.Fatal(err)
-		}
-	}
 	callee := "juliet@" + s.Domain + "/phone"
 	tests := []struct {
 		name                   string
@@ -74,6 +62,22 @@ func TestRoles(t *testing.T) {
 	}
 }
 
+// newServer starts a private Prosody with the accounts romeo and juliet
+// (password "pw"), for a test that needs slixmpp.
+func newServer(t *testing.T) *prosodytest.Server {
+	t.Helper()
+	slixpeer.Require(t)
+	s := prosodytest.New(t, prosodytest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, u := range []string{"romeo", "juliet"} {
+		if err := s.Register(ctx, u, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
 func waitReady(t *testing.T, p *slixpeer.Peer) {
 	t.Helper()
 	if l := next(t, p); l.Ready == "" {
@@ -102,20 +106,9 @@ func expect(t *testing.T, who string, p *slixpeer.Peer, want []string) {
 // online and going offline, and with its priority of -1 a propose to the
 // account's bare JID reaches the other device and not the watcher.
 func TestWatch(t *testing.T) {
-	if !slixpeer.Available() {
-		if os.Getenv(prosodytest.SkipEnv) == "1" {
-			t.Skip(slixpeer.ErrNotInstalled)
-		}
-		t.Fatal(slixpeer.ErrNotInstalled)
-	}
-	s := prosodytest.New(t, prosodytest.Options{})
+	s := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := s.Register(ctx, u, "pw"); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := func(o slixpeer.Options) *slixpeer.Peer {
 		t.Helper()
 		o.Password, o.Server, o.CAFile, o.Timeout = "pw", s.Addr, s.CAFile, 20
