@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmpp/jid"
 )
 
 // BenchmarkLiveCall is one whole call on the callee's device: propose,
@@ -87,4 +88,58 @@ func BenchmarkRetained(b *testing.B) {
 	}
 	b.ReportMetric(active, "B/active-call")
 	b.ReportMetric(finished, "B/finished-call")
+}
+
+// BenchmarkInputWithDeadline2000 is what the client's loop does for each
+// input: Handle, then NextDeadline to reset its timer, with 2,000 calls
+// remembered (a call every 43.2 s, each remembered for the 24 h of
+// SessionTimeout). The inputs cycle through a call's propose, answer, the
+// peer's finish and the tick that forgets the oldest call; one op is one
+// input and one NextDeadline. The calls are with one peer, or each with
+// another of 2,000 peers.
+func BenchmarkInputWithDeadline2000(b *testing.B) {
+	const remembered = 2000
+	for _, peers := range []int{1, remembered} {
+		b.Run(fmt.Sprint("peers=", peers), func(b *testing.B) {
+			callers := make([]jid.JID, peers)
+			for i := range callers {
+				callers[i] = jid.MustParse(fmt.Sprintf("romeo%d@montague.example/orchard", i))
+			}
+			step := call.DefaultSessionTimeout / remembered
+			m := call.New(call.Config{Account: julietPhone})
+			now := t0
+			n := 0
+			var deadline time.Time
+			input := func() {
+				id := fmt.Sprint("c", n/4)
+				from := callers[(n/4)%peers]
+				switch n % 4 {
+				case 0:
+					now = now.Add(step)
+					m.Handle(now, call.Signal{From: from, To: juliet, Trusted: true, Element: &jmi.Propose{ID: id, Descriptions: audio}})
+				case 1:
+					m.Handle(now, call.UserProceed{ID: id})
+				case 2:
+					m.Handle(now, call.Signal{From: from, To: julietPhone, Element: &jmi.Finish{ID: id}})
+				case 3:
+					m.Handle(now, call.Tick{})
+				}
+				n++
+				deadline = m.NextDeadline()
+			}
+			for range 4 * (remembered + 10) {
+				input()
+			}
+			if got := len(m.Calls()); got < remembered-1 || got > remembered+1 {
+				b.Fatalf("%d calls remembered, want %d", got, remembered)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				input()
+			}
+			if deadline.IsZero() {
+				b.Fatal("no deadline")
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package call
 
 import (
 	"bytes"
+	"container/heap"
 	"errors"
 	"fmt"
 	"sort"
@@ -126,10 +127,11 @@ type callState struct {
 	Info
 	proposeSeen    bool // false for a call known only from later signals
 	ours           bool // this device placed or answered it
-	deferred       bool // pending only because of catch-up
+	deferred       bool // pending only because of catch-up; set only by setDeferred
 	final          bool // withdrawn by the caller or finished: nothing reopens it
 	presenceShared bool
-	deadline       time.Time
+	deadline       time.Time // when the call needs a Tick; set only by setDeadline
+	slot           int       // 1 + the call's index in its deadline queue; 0: in none
 	seen           []sigKey
 	rang           []string // remote devices that reported ringing
 }
@@ -143,16 +145,127 @@ type Machine struct {
 	calls      map[string]*callState
 	byPeer     map[string][]*callState // calls by the peer's bare JID
 	catchingUp bool
+	// The calls with a deadline, by deadline, so that NextDeadline and Tick
+	// do not scan every remembered call (ended calls are remembered for
+	// SessionTimeout, thousands on a busy device). Deferred calls have a
+	// queue of their own because their deadlines do not count while
+	// catching up. See setDeadline.
+	due, dueDeferred deadlineQueue
+}
+
+// deadlineQueue is a binary min-heap (container/heap) of calls by deadline.
+// Each call knows its place in it (callState.slot), so that a changed
+// deadline moves its call, and a call leaves the queue as soon as it has no
+// deadline or is forgotten: the queue holds no stale entries.
+type deadlineQueue []*callState
+
+func (q deadlineQueue) Len() int           { return len(q) }
+func (q deadlineQueue) Less(i, j int) bool { return q[i].deadline.Before(q[j].deadline) }
+func (q deadlineQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].slot, q[j].slot = i+1, j+1
+}
+func (q *deadlineQueue) Push(x any) {
+	c := x.(*callState)
+	c.slot = len(*q) + 1
+	*q = append(*q, c)
+}
+func (q *deadlineQueue) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	c.slot = 0
+	return c
+}
+
+// first returns the earliest deadline in q, or the zero time.
+func (q deadlineQueue) first() time.Time {
+	if len(q) == 0 {
+		return time.Time{}
+	}
+	return q[0].deadline
+}
+
+// collect appends the calls of q whose deadline is not after now, visiting
+// only them and their children.
+func (q deadlineQueue) collect(now time.Time, i int, into []*callState) []*callState {
+	if i >= len(q) || q[i].deadline.After(now) {
+		return into
+	}
+	into = append(into, q[i])
+	into = q.collect(now, 2*i+1, into)
+	return q.collect(now, 2*i+2, into)
+}
+
+// setDeadline is the only way to change c.deadline (zero: none): it keeps
+// the deadline queues in step, in O(log n).
+//
+// The queues' invariant: a call is in a queue exactly when it is remembered
+// (in m.calls) and has a deadline, once, in dueDeferred if it is deferred
+// and in due otherwise. So they never hold stale entries and together are
+// never longer than m.calls (bounded by SessionTimeout, like it); their
+// backing arrays keep the length of the busiest moment, as the map does.
+func (m *Machine) setDeadline(c *callState, t time.Time) {
+	c.deadline = t
+	m.requeue(c)
+}
+
+// setDeferred is the only way to change c.deferred: it moves c to the queue
+// of its new kind.
+func (m *Machine) setDeferred(c *callState, deferred bool) {
+	if c.deferred == deferred {
+		return
+	}
+	m.unqueue(c)
+	c.deferred = deferred
+	m.requeue(c)
+}
+
+func (m *Machine) queueOf(c *callState) *deadlineQueue {
+	if c.deferred {
+		return &m.dueDeferred
+	}
+	return &m.due
+}
+
+// requeue puts c where its deadline says: out of the queues without one,
+// else at its place in the queue of its kind.
+func (m *Machine) requeue(c *callState) {
+	switch {
+	case c.deadline.IsZero():
+		m.unqueue(c)
+	case c.slot != 0:
+		heap.Fix(m.queueOf(c), c.slot-1)
+	default:
+		heap.Push(m.queueOf(c), c)
+	}
+}
+
+func (m *Machine) unqueue(c *callState) {
+	if c.slot != 0 {
+		heap.Remove(m.queueOf(c), c.slot-1)
+	}
 }
 
 func (m *Machine) add(c *callState) {
 	m.calls[c.ID] = c
+	m.linkPeer(c)
+}
+
+// remove forgets c, and its deadline with it.
+func (m *Machine) remove(c *callState) {
+	m.setDeadline(c, time.Time{})
+	delete(m.calls, c.ID)
+	m.unlinkPeer(c)
+}
+
+func (m *Machine) linkPeer(c *callState) {
 	k := c.Peer.String()
 	m.byPeer[k] = append(m.byPeer[k], c)
 }
 
-func (m *Machine) remove(c *callState) {
-	delete(m.calls, c.ID)
+func (m *Machine) unlinkPeer(c *callState) {
 	k := c.Peer.String()
 	list := m.byPeer[k]
 	for i, o := range list {
@@ -174,9 +287,9 @@ func (m *Machine) learnPeer(c *callState, peer jid.JID) {
 	if c.proposeSeen || !c.Peer.Equal(jid.JID{}) {
 		return
 	}
-	m.remove(c)
+	m.unlinkPeer(c)
 	c.Peer = peer
-	m.add(c)
+	m.linkPeer(c)
 }
 
 // liveWithPeer returns the calls with peer that have not ended, in a stable
@@ -250,15 +363,14 @@ func (m *Machine) sorted() []*callState {
 }
 
 // NextDeadline returns when the Machine next needs a Tick, or the zero time.
+// It takes constant time, whatever the number of calls remembered.
 func (m *Machine) NextDeadline() time.Time {
-	var next time.Time
-	for _, c := range m.calls {
-		if c.deferred && m.catchingUp {
-			continue // decided when catch-up ends, not by the clock
-		}
-		if !c.deadline.IsZero() && (next.IsZero() || c.deadline.Before(next)) {
-			next = c.deadline
-		}
+	next := m.due.first()
+	if m.catchingUp {
+		return next // deferred calls are decided when catch-up ends, not by the clock
+	}
+	if d := m.dueDeferred.first(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	return next
 }
@@ -335,7 +447,7 @@ func (m *Machine) end(c *callState, t EventType, at, now time.Time) {
 	c.State = StateEnded
 	c.Outcome = t
 	c.Ended = at
-	c.deadline = now.Add(m.cfg.SessionTimeout)
+	m.setDeadline(c, now.Add(m.cfg.SessionTimeout))
 }
 
 func (m *Machine) isOwn(j jid.JID) bool { return j.Bare().Equal(m.bare) }
@@ -435,8 +547,8 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		}
 		c = &callState{Info: Info{ID: p.ID, Direction: Outgoing, Peer: peer, State: StateProposing, Elsewhere: !s.From.Equal(m.self), Self: s.From, Started: at}, proposeSeen: true}
 		c.fill(p, at)
-		c.deadline = at.Add(m.cfg.SessionTimeout)
 		m.add(c)
+		m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 		out.notify(c.event(EventProposed, at))
 		return
 	}
@@ -468,11 +580,10 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		}
 		return
 	}
-	c = m.newIncoming(at, s, p, StatePending, out)
-	if m.catchingUp {
-		// §5: nothing is decided during catch-up: a later message of the
-		// same catch-up may withdraw this propose.
-		c.deferred = true
+	// §5: nothing is decided during catch-up: a later message of the same
+	// catch-up may withdraw this propose.
+	c = m.newIncoming(at, s, p, StatePending, m.catchingUp)
+	if c.deferred {
 		return
 	}
 	m.decide(now, c, out)
@@ -527,18 +638,19 @@ func (c *callState) fill(p *jmi.Propose, at time.Time) {
 	}
 }
 
-func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, out *effects) *callState {
+func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, deferred bool) *callState {
 	c := &callState{Info: Info{ID: p.ID, Direction: Incoming, Peer: s.From.Bare(), Device: s.From, State: st, Trusted: s.Trusted, Started: at}, presenceShared: s.PresenceShared}
 	c.fill(p, at)
-	c.deadline = at.Add(m.cfg.RingWindow)
 	m.add(c)
+	m.setDeferred(c, deferred) // before the deadline: the call goes straight to its queue
+	m.setDeadline(c, at.Add(m.cfg.RingWindow))
 	return c
 }
 
 // ring makes c ring here and tells the caller (§3.2).
 func (m *Machine) ring(c *callState, out *effects) {
 	c.State = StateRinging
-	c.deadline = c.Started.Add(m.cfg.RingWindow)
+	m.setDeadline(c, c.Started.Add(m.cfg.RingWindow))
 	out.send(m.respondTo(c.Device), &jmi.Ringing{ID: c.ID})
 	ev := c.event(EventIncoming, c.Started)
 	ev.Device = c.Device
@@ -633,7 +745,7 @@ func (m *Machine) answer(now, at time.Time, c *callState, out *effects) {
 		out.presence(c.Device)
 	}
 	c.State, c.ours, c.Elsewhere, c.Self, c.Answered = StateActive, true, false, m.self, at
-	c.deadline = at.Add(m.cfg.SessionTimeout)
+	m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 	ev := c.event(EventProceeded, at)
 	ev.Device = m.self
 	out.notify(ev)
@@ -709,7 +821,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		// From this very device, it is its own answer of an earlier run,
 		// read back from the archive: answered here, not elsewhere.
 		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, !s.From.Equal(m.self), s.From, at
-		c.deadline = at.Add(m.cfg.SessionTimeout)
+		m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 		ev := c.event(EventProceeded, at)
 		ev.Device = s.From
 		out.notify(ev)
@@ -754,7 +866,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 	} else {
 		c.Elsewhere, c.ours = true, false
 	}
-	c.deadline = at.Add(m.cfg.SessionTimeout)
+	m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 	ev := c.event(EventProceeded, at)
 	ev.Device = s.From
 	out.notify(ev)
@@ -924,20 +1036,17 @@ func (m *Machine) catchUpEnded(now time.Time, out *effects) {
 	}
 	sortCalls(deferred)
 	for _, c := range deferred {
-		{
-			c.deferred = false
-			m.decide(now, c, out)
-		}
+		m.setDeferred(c, false)
+		m.decide(now, c, out)
 	}
 }
 
 func (m *Machine) tick(now time.Time, out *effects) {
-	var due []*callState
-	for _, c := range m.calls {
-		if !c.deadline.IsZero() && !c.deadline.After(now) {
-			due = append(due, c)
-		}
-	}
+	// Every call whose deadline has come, deferred ones too (those that
+	// ring or wait are skipped below while catching up), found in the
+	// queues in time proportional to their number.
+	due := m.due.collect(now, 0, nil)
+	due = m.dueDeferred.collect(now, 0, due)
 	sortCalls(due)
 	for _, c := range due {
 		switch {
@@ -973,7 +1082,7 @@ func (m *Machine) tick(now time.Time, out *effects) {
 			ev.Reason = string(jmi.Expired)
 			out.notify(ev)
 		default:
-			c.deadline = time.Time{}
+			m.setDeadline(c, time.Time{})
 		}
 	}
 }
@@ -992,8 +1101,8 @@ func (m *Machine) userPropose(now time.Time, in UserPropose, out *effects) error
 	p := &jmi.Propose{ID: in.ID, Descriptions: append([]jmi.Description(nil), in.Descriptions...)}
 	c := &callState{Info: Info{ID: in.ID, Direction: Outgoing, Peer: in.To.Bare(), State: StateProposing, Self: m.self, Started: now}, ours: true, presenceShared: in.PresenceShared}
 	c.fill(p, now)
-	c.deadline = now.Add(m.cfg.RingTimeout)
 	m.add(c)
+	m.setDeadline(c, now.Add(m.cfg.RingTimeout))
 	// §3.1: to the callee's bare JID, so that every device rings.
 	out.send(c.Peer, p)
 	if !in.PresenceShared {
@@ -1019,7 +1128,7 @@ func (m *Machine) userProceed(now time.Time, in UserProceed, out *effects) error
 	if c.Direction != Incoming || !c.proposeSeen || (c.State != StateRinging && c.State != StatePending) {
 		return fmt.Errorf("%w: proceed on a %s %s call", ErrInvalidState, c.State, directionName(c.Direction))
 	}
-	c.deferred = false
+	m.setDeferred(c, false)
 	m.answer(now, now, c, out)
 	return nil
 }
