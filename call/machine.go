@@ -447,6 +447,9 @@ func (m *Machine) end(c *callState, t EventType, at, now time.Time) {
 	c.State = StateEnded
 	c.Outcome = t
 	c.Ended = at
+	// Ended: nothing left for the catch-up's end to decide, and its
+	// retention counts during the next catch-up too.
+	m.setDeferred(c, false)
 	m.setDeadline(c, now.Add(m.cfg.SessionTimeout))
 }
 
@@ -821,6 +824,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		// From this very device, it is its own answer of an earlier run,
 		// read back from the archive: answered here, not elsewhere.
 		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, !s.From.Equal(m.self), s.From, at
+		m.setDeferred(c, false) // answered: nothing left for the catch-up's end to decide
 		m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 		ev := c.event(EventProceeded, at)
 		ev.Device = s.From

@@ -560,3 +560,27 @@ func TestRetention(t *testing.T) {
 		t.Errorf("deadline %v left with no call", m.NextDeadline())
 	}
 }
+
+// TestDeferredSettled: a call found pending in catch-up (deferred: §5 lets
+// nothing ring until catch-up ends) that is answered elsewhere or declined
+// in the same catch-up is settled, so its deadline (the 24 h of §5, or the
+// retention of an ended call) still counts during the next catch-up.
+func TestDeferredSettled(t *testing.T) {
+	for _, last := range []jmi.Element{&jmi.Proceed{ID: "c1"}, &jmi.Reject{ID: "c1"}} {
+		m := machine(julietPhone)
+		for _, in := range []call.Input{
+			call.CatchUpStarted{},
+			stamped(sig(romeoOrchard, juliet, call.ViaArchive, propose("c1")), 0),
+			stamped(sig(julietTablet, romeoOrchard, call.ViaArchive, last), time.Second),
+			call.CatchUpEnded{},
+			call.CatchUpStarted{},
+		} {
+			if _, err := m.Handle(t0.Add(time.Minute), in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m.NextDeadline().IsZero() {
+			t.Errorf("after a %s in catch-up: no deadline during the next catch-up", last.Kind())
+		}
+	}
+}
