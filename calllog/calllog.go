@@ -70,7 +70,10 @@ type Entry struct {
 	Reason    string
 }
 
-// Duration is how long an answered call lasted, or zero.
+// Duration is how long an answered call lasted, or zero. It is accurate
+// to about a second: an end learned from the archive carries the server's
+// stamp, which some servers (Prosody) give in whole seconds, so a call
+// hung up within the second it was answered may show zero.
 func (e Entry) Duration() time.Duration {
 	if e.Answered.IsZero() || e.End.IsZero() || e.End.Before(e.Answered) {
 		return 0

@@ -94,8 +94,8 @@ func runLog(ctx context.Context, e env) error {
 	fmt.Fprintln(tw, "TIME\tDIRECTION\tPEER\tMEDIA\tOUTCOME\tANSWERED BY\tDURATION")
 	for _, x := range entries {
 		dur := "-"
-		if d := x.Duration(); d > 0 {
-			dur = d.Round(time.Second).String()
+		if !x.Answered.IsZero() && !x.End.IsZero() {
+			dur = x.Duration().Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Start.Local().Format("2006-01-02 15:04:05"),
 			orDash(x.Direction), orDash(x.Peer), orDash(strings.Join(x.Media, ",")), x.Outcome, orDash(x.Device), dur)
