@@ -4,10 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,19 +70,8 @@ func TestNextDeadlineAgainstScan(t *testing.T) {
 // step: none may be forgotten.
 func TestDeadlineSetters(t *testing.T) {
 	owners := map[string]string{"deadline": "setDeadline", "deferred": "setDeferred", "slot": ""}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, sources := engineSources(t)
+	for _, f := range sources {
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok {

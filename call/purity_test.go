@@ -19,19 +19,8 @@ func TestPurity(t *testing.T) {
 		"crypto/rand": true, "mellium.im/xmpp": true, "mellium.im/xmpp/mux": true, "syscall": true, "io/fs": true,
 	}
 	clock := map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "AfterFunc": true, "Tick": true, "NewTimer": true, "NewTicker": true}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, sources := engineSources(t)
+	for name, f := range sources {
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if forbidden[path] {
@@ -49,4 +38,26 @@ func TestPurity(t *testing.T) {
 			return true
 		})
 	}
+}
+
+// engineSources parses the package's non-test sources, by file name.
+func engineSources(t *testing.T) (*token.FileSet, map[string]*ast.File) {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	sources := map[string]*ast.File{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[name] = f
+	}
+	return fset, sources
 }
