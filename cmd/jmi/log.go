@@ -94,7 +94,7 @@ func runLog(ctx context.Context, e env) error {
 	fmt.Fprintln(tw, "TIME\tDIRECTION\tPEER\tMEDIA\tOUTCOME\tANSWERED BY\tDURATION")
 	for _, x := range entries {
 		dur := "-"
-		if !x.Answered.IsZero() && !x.End.IsZero() {
+		if x.Outcome == calllog.Answered && !x.Answered.IsZero() && !x.End.IsZero() {
 			dur = x.Duration().Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Start.Local().Format("2006-01-02 15:04:05"),

@@ -48,6 +48,14 @@ func TestLog(t *testing.T) {
 		{Type: call.EventProposed, ID: "b", Direction: call.Outgoing, Peer: romeo, Media: []string{"audio", "video"}, At: at.Add(time.Hour)},
 		{Type: call.EventProceeded, ID: "b", Direction: call.Outgoing, Peer: romeo, Device: phone, At: at.Add(time.Hour + 5*time.Second)},
 		{Type: call.EventFinished, ID: "b", Direction: call.Outgoing, Peer: romeo, At: at.Add(time.Hour + 65*time.Second)},
+		// Answered on another device: no duration here.
+		{Type: call.EventIncoming, ID: "c", Direction: call.Incoming, Peer: romeo, Media: []string{"audio"}, At: at.Add(-2 * time.Hour)},
+		{Type: call.EventProceeded, ID: "c", Direction: call.Incoming, Peer: romeo, Device: jid.MustParse("juliet@example.com/tablet"), Elsewhere: true, At: at.Add(-2*time.Hour + 3*time.Second)},
+		{Type: call.EventFinished, ID: "c", Direction: call.Incoming, Peer: romeo, Elsewhere: true, At: at.Add(-2*time.Hour + 50*time.Second)},
+		// Hung up within the second it was answered: 0s, not "-".
+		{Type: call.EventIncoming, ID: "d", Direction: call.Incoming, Peer: romeo, Media: []string{"audio"}, At: at.Add(-3 * time.Hour)},
+		{Type: call.EventProceeded, ID: "d", Direction: call.Incoming, Peer: romeo, Device: phone, At: at.Add(-3*time.Hour + 2*time.Second)},
+		{Type: call.EventFinished, ID: "d", Direction: call.Incoming, Peer: romeo, At: at.Add(-3*time.Hour + 2*time.Second)},
 	} {
 		if err := l.Record(ev); err != nil {
 			t.Fatal(err)
@@ -61,9 +69,10 @@ func TestLog(t *testing.T) {
 		lines int
 		want  []string
 	}{
-		{"table", nil, 3, []string{"TIME", "outgoing", "answered", "1m0s", "juliet@example.com/phone", "missed"}},
+		{"table", nil, 5, []string{"TIME", "outgoing", "answered", "1m0s", "juliet@example.com/phone", "missed",
+			"answered elsewhere  juliet@example.com/tablet  -\n", "answered            juliet@example.com/phone   0s\n"}},
 		{"limit", []string{"--limit", "1"}, 2, []string{"outgoing"}},
-		{"json", []string{"--json"}, 2, []string{`"outcome":"missed"`, `"duration_seconds":60`}},
+		{"json", []string{"--json"}, 4, []string{`"outcome":"missed"`, `"duration_seconds":60`}},
 		{"data-dir flag", []string{"--data-dir", dir, "--json", "--limit", "1"}, 1, []string{`"id":"b"`}},
 	}
 	for _, tt := range tests {
