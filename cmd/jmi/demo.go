@@ -102,8 +102,8 @@ func serveByHand(ctx context.Context, w io.Writer, srv *prosodytest.Server) erro
 	}
 	laptop, phone, desk := device("juliet", "laptop"), device("juliet", "phone"), device("romeo", "desk")
 	fmt.Fprintf(w, `
-The private Prosody runs until Ctrl-C. In other terminals (from a clone,
-"go build ./cmd/jmi" makes ./jmi):
+The private Prosody runs until Ctrl-C. In other terminals, with jmi on
+your PATH (from a clone: go install ./cmd/jmi):
 
   Juliet's laptop asks her about each call:
     %s --trust romeo@%s
