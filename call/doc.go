@@ -61,7 +61,9 @@
 // the received one by itself: its user already asked for a call with this
 // peer. The device that receives the higher id rejects it the same way.
 // Other devices of the account leave the decision to the device that
-// proposed.
+// proposed. Calling back a peer whose call already rings on this device is
+// the same crossing seen in the other order, and is resolved the same way
+// at once: whichever order the proposes meet in, the lower id survives.
 //
 // Migration (§4.2): a propose from a party with whom this device is in an
 // answered call finishes the old call with <expired/> and <migrated to/>,

@@ -1113,6 +1113,20 @@ func (m *Machine) userPropose(now time.Time, in UserPropose, out *effects) error
 		out.presence(c.Peer)
 	}
 	out.notify(c.event(EventProposed, now))
+	// Calling back a peer whose call rings here is a crossed call too
+	// (§4.1), only seen in the other order: this device already received
+	// their propose. Resolve it now, as if theirs had just arrived, so that
+	// the same call survives whichever was first; waiting for the peer's
+	// tie-break would leave their call ringing here.
+	for _, o := range m.liveWithPeer(c.Peer) {
+		if o.Direction == Incoming && o.proposeSeen && !o.deferred && (o.State == StateRinging || o.State == StatePending) {
+			// Presence is shared, or went to the peer's bare JID just
+			// above: an answer needs no more.
+			o.presenceShared = true
+			m.crossed(now, now, o, c, out)
+			break
+		}
+	}
 	return nil
 }
 

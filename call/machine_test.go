@@ -373,6 +373,33 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			name: "§4.1 crossed: calls back while their lower id rings here->retract ours with tie-break, proceed theirs",
+			self: julietPhone,
+			steps: []step{
+				{0, sig(romeoOrchard, juliet, call.ViaLive, propose("ca3cf894")), []string{"send romeo@montague.example/orchard ringing ca3cf894", "event incoming ca3cf894 device=romeo@montague.example/orchard"}},
+				{time.Second, call.UserPropose{To: romeo, ID: "fecbea35", Descriptions: audio, PresenceShared: true}, []string{
+					"send romeo@montague.example propose fecbea35", "event proposed fecbea35",
+					"send romeo@montague.example retract fecbea35 reason=expired tie-break",
+					"event retracted fecbea35 reason=expired tie-break",
+					"send romeo@montague.example/orchard proceed ca3cf894", "send juliet@capulet.example accept ca3cf894",
+					"event proceeded ca3cf894 device=juliet@capulet.example/phone"}},
+				// Romeo's tie-break for our propose, which crossed ours.
+				{time.Second + time.Millisecond, sig(romeoOrchard, julietPhone, call.ViaLive, &jmi.Reject{ID: "fecbea35", Reason: &jmi.Reason{Condition: jmi.Expired}, TieBreak: true}), nil},
+			},
+		},
+		{
+			name: "§4.1 crossed: calls back while their higher id rings here->reject theirs with tie-break, ours survives",
+			self: julietPhone,
+			steps: []step{
+				{0, sig(romeoOrchard, juliet, call.ViaLive, propose("zzz")), []string{"send romeo@montague.example/orchard ringing zzz", "event incoming zzz device=romeo@montague.example/orchard"}},
+				{time.Second, call.UserPropose{To: romeo, ID: "fecbea35", Descriptions: audio, PresenceShared: true}, []string{
+					"send romeo@montague.example propose fecbea35", "event proposed fecbea35",
+					"send romeo@montague.example/orchard reject zzz reason=expired tie-break",
+					"event rejected zzz device=juliet@capulet.example/phone reason=expired tie-break"}},
+				{time.Second + time.Millisecond, sig(romeoOrchard, julietPhone, call.ViaLive, &jmi.Proceed{ID: "fecbea35"}), []string{"event proceeded fecbea35 device=romeo@montague.example/orchard"}},
+			},
+		},
+		{
 			name: "§4.2 migration: propose from the peer of an answered call->finish old (expired, migrated), proceed new",
 			self: romeoOrchard,
 			steps: []step{
@@ -506,7 +533,8 @@ func TestMisuse(t *testing.T) {
 	if _, err := m.Handle(t0, sig(romeoOrchard, juliet, call.ViaLive, propose("in"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Handle(t0, call.UserPropose{To: romeo, ID: "out", Descriptions: audio}); err != nil {
+	// To someone else: calling Romeo back would answer his call (§4.1).
+	if _, err := m.Handle(t0, call.UserPropose{To: tybalt.Bare(), ID: "out", Descriptions: audio}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

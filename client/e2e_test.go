@@ -302,21 +302,48 @@ func TestE2ECrossed(t *testing.T) {
 			ids <- id
 		}()
 	}
-	a, b := <-ids, <-ids
-	survivor := min(a, b) // the lower id wins (§4.1)
-	loser := max(a, b)
-	for _, c := range []*Client{romeo, phone} {
+	oneSurvives(ctx, t, <-ids, <-ids, romeo, phone)
+}
+
+// oneSurvives checks the outcome of crossed calls a and b (§4.1): the lower
+// id is answered on every device given, without anyone picking up, and the
+// other has ended.
+func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Client) {
+	t.Helper()
+	survivor, loser := min(a, b), max(a, b)
+	for _, c := range devices {
 		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), 5*time.Second)
 	}
-	for _, c := range []*Client{romeo, phone} {
-		info, ok, err := c.Handle(loser).Info(ctx)
-		if err != nil || !ok || info.State != call.StateEnded {
-			t.Errorf("%s: the losing call is %v, want ended", c.cfg.JID, info.State)
+	for _, c := range devices {
+		if info, ok, err := c.Handle(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
+			t.Errorf("%s: the losing call is %v (%v), want ended", c.cfg.JID, info.State, err)
 		}
 		if info, _, _ := c.Handle(survivor).Info(ctx); info.State != call.StateActive {
 			t.Errorf("%s: the surviving call is %v, want active", c.cfg.JID, info.State)
 		}
 	}
+}
+
+// TestE2ECallBack is scenario 6 in the other order: Juliet calls Romeo back
+// while his call rings on her phone. It is still a crossed call (§4.1):
+// exactly one survives, the lower id, answered on both sides without anyone
+// picking up.
+func TestE2ECallBack(t *testing.T) {
+	w := newWorld(t)
+	phone := w.device(t, "juliet", "phone")
+	romeo := w.device(t, "romeo", "orchard")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "Romeo's call ringing", is(call.EventIncoming, first), 5*time.Second)
+	second, err := callID(phone.Call(ctx, jid.MustParse("romeo@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneSurvives(ctx, t, first, second, romeo, phone)
 }
 
 // TestE2EMigration is scenario 7: Juliet, in a call on her phone, calls

@@ -337,7 +337,7 @@ func (d *demo) answered(ctx context.Context) error {
 		return err
 	}
 	if !ev.Elsewhere {
-		return errors.New("the d.tablet did not learn that the d.phone answered")
+		return errors.New("the tablet did not learn that the phone answered")
 	}
 	if err := h.HangUp(ctx); err != nil {
 		return err
@@ -388,7 +388,7 @@ func (d *demo) missed(ctx context.Context) error {
 	defer d.phone.mu.Unlock()
 	for _, e := range d.phone.evs {
 		if e.Type == call.EventIncoming && e.ID == h.ID() {
-			return errors.New("the d.phone rang for a withdrawn call")
+			return errors.New("the phone rang for a withdrawn call")
 		}
 	}
 	return nil
