@@ -69,8 +69,6 @@ type World struct {
 	queue    []delivery
 	nextID   int
 	log      *strings.Builder
-	// Crossed lists the pairs of ids proposed at the same moment.
-	Crossed [][2]string
 }
 
 // NewWorld makes Romeo with two devices and Juliet with three, who trust
@@ -336,7 +334,8 @@ func (w *World) Step() {
 		// Both press "call" at the same moment (§4.1).
 		a, b := w.Accounts[0].Devices[0], w.Accounts[1].Devices[w.rng.IntN(len(w.Accounts[1].Devices))]
 		if a.Online && b.Online && a.idle() && b.idle() {
-			w.Crossed = append(w.Crossed, [2]string{w.propose(a), w.propose(b)})
+			w.propose(a)
+			w.propose(b)
 		}
 	case r < 68:
 		w.userAct(d)
