@@ -80,6 +80,9 @@ type session struct {
 	log  *calllog.Log
 	out  io.Writer
 	json bool
+	// since is when the session began: events of calls before it come from
+	// the archive's catch-up and are history, not news.
+	since time.Time
 }
 
 func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
@@ -141,6 +144,7 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 		}
 		cfg.Trust = func(p jid.JID) bool { return trusted[p.Bare().String()] }
 	}
+	since := time.Now()
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {
 		history.Close()
@@ -150,7 +154,7 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 	case <-c.Ready():
 	case <-ctx.Done():
 	}
-	return &session{c: c, log: history, out: e.stdout, json: a.json}, nil
+	return &session{c: c, log: history, out: e.stdout, json: a.json, since: since}, nil
 }
 
 // password comes from $JMI_PASSWORD or, on a terminal, a prompt that does
@@ -188,7 +192,16 @@ func (s *session) show(ev call.Event) {
 		fmt.Fprintf(s.out, "%s\n", b)
 		return
 	}
-	fmt.Fprintf(s.out, "%s  %s\n", ev.At.Local().Format("15:04:05"), describe(ev))
+	when, line := ev.At.Local(), describe(ev)
+	layout := "15:04:05"
+	if y, m, d := when.Date(); y != s.since.Year() || m != s.since.Month() || d != s.since.Day() {
+		layout = "Jan 02 15:04:05"
+	}
+	if ev.At.Before(s.since) && ev.Type != call.EventIncoming {
+		// A ring is news even when its propose is older than the session.
+		line = "earlier: " + line
+	}
+	fmt.Fprintf(s.out, "%s  %s\n", when.Format(layout), line)
 }
 
 func runCall(ctx context.Context, e env) error {

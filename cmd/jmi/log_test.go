@@ -103,3 +103,27 @@ func TestLog(t *testing.T) {
 		t.Errorf("--limit 0: status %d, want %d", st, exitUsage)
 	}
 }
+
+// TestShowHistory: what the catch-up finds of calls before this session is
+// marked as history, with the date when it is not today; a ring is news.
+func TestShowHistory(t *testing.T) {
+	var out bytes.Buffer
+	since := time.Date(2026, 11, 25, 10, 0, 0, 0, time.Local)
+	s := &session{out: &out, since: since}
+	romeo := jid.MustParse("romeo@example.net")
+	for _, ev := range []call.Event{
+		{Type: call.EventFinished, ID: "yesterday", Peer: romeo, Elsewhere: true, At: since.Add(-20 * time.Hour)},
+		{Type: call.EventMissed, ID: "earlier", Peer: romeo, At: since.Add(-time.Minute)},
+		{Type: call.EventIncoming, ID: "fresh", Peer: romeo, Media: []string{"audio"}, At: since.Add(-10 * time.Second)},
+		{Type: call.EventProceeded, ID: "fresh", Peer: romeo, Device: jid.MustParse("juliet@example.com/cli"), At: since.Add(time.Second)},
+	} {
+		s.show(ev)
+	}
+	want := "Nov 24 14:00:00  earlier: call ended [elsewhere]  (yesterda)\n" +
+		"09:59:00  earlier: missed call from romeo@example.net  (earlier)\n" +
+		"09:59:50  RINGS: romeo@example.net calls (audio)  (fresh)\n" +
+		"10:00:01  in the call, answered by juliet@example.com/cli  (fresh)\n"
+	if got := out.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
