@@ -207,7 +207,9 @@ type Event struct {
 	// Text is the human-readable text of the signal's reason, if any.
 	Text     string
 	TieBreak bool
-	// MigratedTo is the id of the session that replaces this one.
+	// MigratedTo is the id of the session that replaces this one: the new
+	// session of a migration (§4.2), or, on the retract of a call that lost
+	// a tie-break (§4.1), the peer's call this device answered instead.
 	MigratedTo string
 	// Elsewhere says another device of this account acted.
 	Elsewhere bool

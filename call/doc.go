@@ -59,7 +59,7 @@
 // never as UUIDs, then bare JIDs. The device that receives the lower id
 // retracts its own call with <tie-break/> and <expired/> and then proceeds
 // the received one by itself: its user already asked for a call with this
-// peer. The device that receives the higher id rejects it the same way.
+// peer. The retracted event names the surviving call in MigratedTo. The device that receives the higher id rejects it the same way.
 // Other devices of the account leave the decision to the device that
 // proposed. Calling back a peer whose call already rings on this device is
 // the same crossing seen in the other order, and is resolved the same way

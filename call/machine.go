@@ -718,7 +718,9 @@ func (m *Machine) crossed(now, at time.Time, c, o *callState, out *effects) {
 	m.end(o, EventRetracted, at, now)
 	o.final = true
 	ev := o.event(EventRetracted, at)
-	ev.Reason, ev.TieBreak = string(jmi.Expired), true
+	// Ours is replaced by theirs, answered here next: the application
+	// follows the call it placed to the one that survives.
+	ev.Reason, ev.TieBreak, ev.MigratedTo = string(jmi.Expired), true, c.ID
 	out.notify(ev)
 	c.Trusted = true
 	m.answer(now, at, c, out)

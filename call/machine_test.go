@@ -355,7 +355,7 @@ func TestRules(t *testing.T) {
 				{0, call.UserPropose{To: juliet, ID: "fecbea35", Descriptions: audio, PresenceShared: true}, []string{"send juliet@capulet.example propose fecbea35", "event proposed fecbea35"}},
 				{time.Millisecond, sig(julietPhone, romeo, call.ViaLive, propose("ca3cf894")), []string{
 					"send juliet@capulet.example retract fecbea35 reason=expired tie-break",
-					"event retracted fecbea35 reason=expired tie-break",
+					"event retracted fecbea35 reason=expired tie-break migrated=ca3cf894",
 					"send juliet@capulet.example/phone proceed ca3cf894", "send romeo@montague.example accept ca3cf894", "presence juliet@capulet.example/phone",
 					"event proceeded ca3cf894 device=romeo@montague.example/orchard"}},
 				{2 * time.Millisecond, sig(julietPhone, romeoOrchard, call.ViaLive, &jmi.Reject{ID: "fecbea35", TieBreak: true}), nil},
@@ -380,7 +380,7 @@ func TestRules(t *testing.T) {
 				{time.Second, call.UserPropose{To: romeo, ID: "fecbea35", Descriptions: audio, PresenceShared: true}, []string{
 					"send romeo@montague.example propose fecbea35", "event proposed fecbea35",
 					"send romeo@montague.example retract fecbea35 reason=expired tie-break",
-					"event retracted fecbea35 reason=expired tie-break",
+					"event retracted fecbea35 reason=expired tie-break migrated=ca3cf894",
 					"send romeo@montague.example/orchard proceed ca3cf894", "send juliet@capulet.example accept ca3cf894",
 					"event proceeded ca3cf894 device=juliet@capulet.example/phone"}},
 				// Romeo's tie-break for our propose, which crossed ours.

@@ -219,7 +219,11 @@ func (c *Client) Account() jid.JID { return c.sess().LocalAddr() }
 
 // Call proposes a call to peer with the given media ("audio", "video";
 // default audio) and returns its handle once the propose is sent. What
-// happens to the call arrives as events with its id.
+// happens to the call arrives as events with its id. The call may go on as
+// another session, answered on this device: when the peer called at the
+// same moment and their call won the tie-break (XEP-0353 §4.1), or when the
+// peer moved the call to another of their devices (§4.2). The event that
+// ends this call then names the other in MigratedTo; follow its handle.
 func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Handle, error) {
 	if len(media) == 0 {
 		media = []string{"audio"}

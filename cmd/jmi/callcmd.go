@@ -39,7 +39,9 @@ Proposes a call to PEER (every device of PEER rings), shows the devices that
 ring, and waits for the answer. Answered: the call is up until Ctrl-C,
 --hangup-after, or the other side hangs up; then finish is sent. Not
 answered within --ring-timeout: the call is withdrawn. Ctrl-C while ringing
-withdraws it.
+withdraws it. If PEER calls at the same moment (or is already calling) and
+that call wins the tie-break, it is answered here instead; if PEER moves the
+call to another device, it goes on there; either way jmi call follows it.
 
   --media M            audio, video or audio,video (default audio)
   --ring-timeout D     how long to wait for an answer (default 45s)
@@ -246,10 +248,20 @@ func runCall(ctx context.Context, e env) error {
 				continue
 			}
 			s.show(ev)
+			if ev.MigratedTo != "" {
+				// The call goes on as another session, answered here: the
+				// peer moved it (§4.2), or both called at once and theirs
+				// survived (§4.1). Follow it.
+				next := s.c.Handle(ev.MigratedTo)
+				if info, ok, err := next.Info(bg); err == nil && ok && info.State == call.StateActive && !info.Elsewhere {
+					h = next
+					continue
+				}
+			}
 			switch ev.Type {
 			case call.EventProceeded:
 				answered = true
-				if *hangupAfter > 0 {
+				if *hangupAfter > 0 && hangup == nil {
 					hangup = time.After(*hangupAfter)
 				}
 			case call.EventRejected:

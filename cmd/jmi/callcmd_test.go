@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"mellium.im/xmpp/jid"
+
+	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 )
 
@@ -122,4 +125,87 @@ func runCmdEnv(t *testing.T, getenv func(string) string, args ...string) (int, s
 	var out, errOut bytes.Buffer
 	st := run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
 	return st, out.String(), errOut.String()
+}
+
+// TestCallCrossed: jmi call to Romeo while his call to Juliet is still
+// ringing is a crossed call (§4.1). Whichever id is lower survives, answered
+// on both sides at once; jmi call follows that call when its own loses, and
+// exits 0 when Romeo hangs up.
+func TestCallCrossed(t *testing.T) {
+	w := newListenWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := w.romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc := w.julietCalls(ctx, t)
+	ours := jc.out.next(t, "proposed", "")["id"].(string)
+	survivor := min(h.ID(), ours)
+	w.romeoWaits(t, call.EventProceeded, survivor)
+	jc.out.next(t, "proceeded", survivor)
+	if err := w.romeo.Handle(survivor).HangUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jc.exits(ctx, t, survivor)
+}
+
+// jmiCall is a jmi call --json of Juliet's to Romeo, running.
+type jmiCall struct {
+	out    *jsonEvents
+	errOut syncBuffer
+	status chan int
+}
+
+func (w *listenWorld) julietCalls(ctx context.Context, t *testing.T) *jmiCall {
+	jc := &jmiCall{out: newJSONEvents(), status: make(chan int, 1)}
+	args := []string{"call", "--json", "--ca-file", w.srv.CAFile, "--data-dir", t.TempDir(), "romeo@" + w.srv.Domain}
+	go func() { jc.status <- run(ctx, args, strings.NewReader(""), jc.out, &jc.errOut, w.julietEnv(true)) }()
+	return jc
+}
+
+// exits waits for jmi call to exit 0 having reported call id finished.
+func (jc *jmiCall) exits(ctx context.Context, t *testing.T, id string) {
+	t.Helper()
+	select {
+	case st := <-jc.status:
+		if st != 0 {
+			t.Fatalf("jmi call: status %d, want 0\n%s\n%s", st, jc.out.String(), jc.errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatalf("jmi call did not exit after the hang-up:\n%s", jc.out.String())
+	}
+	if !strings.Contains(jc.out.String(), `"event":"finished","id":"`+id) {
+		t.Errorf("jmi call did not report call %s finished:\n%s", id, jc.out.String())
+	}
+}
+
+// TestCallMigrated: Romeo answers jmi call on his orchard, then moves the
+// call to his pda (§4.2). jmi call follows the call to its new session and
+// exits 0 when Romeo hangs up there.
+func TestCallMigrated(t *testing.T) {
+	w := newListenWorld(t)
+	pda := w.romeoDevice(t, "pda")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	jc := w.julietCalls(ctx, t)
+	old := jc.out.next(t, "proposed", "")["id"].(string)
+	w.romeoWaits(t, call.EventIncoming, old)
+	if err := w.romeo.Handle(old).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jc.out.next(t, "proceeded", old)
+	moved, err := pda.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := jc.out.next(t, "finished", old); ev["migrated_to"] != moved.ID() {
+		t.Fatalf("the old call ended without moving to %s: %v", moved.ID(), ev)
+	}
+	jc.out.next(t, "proceeded", moved.ID())
+	waitClient(t, pda, call.EventProceeded, moved.ID())
+	if err := moved.HangUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jc.exits(ctx, t, moved.ID())
 }

@@ -133,20 +133,31 @@ func newListenWorld(t *testing.T) *listenWorld {
 			t.Fatal(err)
 		}
 	}
-	romeo, err := client.Dial(ctx, client.Config{
-		JID:      jid.MustParse("romeo@" + srv.Domain + "/orchard"),
-		Password: "pw-romeo", Server: srv.Addr, CAFile: srv.CAFile,
+	w := &listenWorld{srv: srv}
+	w.romeo = w.romeoDevice(t, "orchard")
+	return w
+}
+
+// romeoDevice logs in a device of Romeo's, trusting everyone, until the test
+// ends.
+func (w *listenWorld) romeoDevice(t *testing.T, resource string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Config{
+		JID:      jid.MustParse("romeo@" + w.srv.Domain + "/" + resource),
+		Password: "pw-romeo", Server: w.srv.Addr, CAFile: w.srv.CAFile,
 		Trust: func(jid.JID) bool { return true },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		romeo.Close()
-		for range romeo.Events() {
+		c.Close()
+		for range c.Events() {
 		}
 	})
-	return &listenWorld{srv: srv, romeo: romeo}
+	return c
 }
 
 // julietEnv is the environment of a jmi command run as Juliet; without
@@ -170,18 +181,25 @@ func (w *listenWorld) julietEnv(password bool) func(string) string {
 // romeoWaits waits for Romeo's event of type typ for call id.
 func (w *listenWorld) romeoWaits(t *testing.T, typ call.EventType, id string) call.Event {
 	t.Helper()
+	return waitClient(t, w.romeo, typ, id)
+}
+
+// waitClient waits for c's event of type typ for call id, passing over
+// others.
+func waitClient(t *testing.T, c *client.Client, typ call.EventType, id string) call.Event {
+	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
-		case ev, ok := <-w.romeo.Events():
+		case ev, ok := <-c.Events():
 			if !ok {
-				t.Fatalf("romeo's client closed while waiting for %s", typ)
+				t.Fatalf("%s: the client closed while waiting for %s", c.Account(), typ)
 			}
 			if ev.Type == typ && ev.ID == id {
 				return ev
 			}
 		case <-deadline:
-			t.Fatalf("romeo: no %s for %s within 20s", typ, id)
+			t.Fatalf("%s: no %s for %s within 20s", c.Account(), typ, id)
 		}
 	}
 }
