@@ -38,6 +38,9 @@ const (
 	Missed            Outcome = "missed"
 	Withdrawn         Outcome = "withdrawn"
 	Failed            Outcome = "failed"
+	// Crossed: both parties called at the same moment and the other call
+	// went on instead of this one (XEP-0353 §4.1).
+	Crossed Outcome = "crossed"
 )
 
 // rank orders outcomes: an entry only ever moves to a higher rank.
@@ -211,7 +214,7 @@ func Apply(e *Entry, ev call.Event) bool {
 		to = Ringing
 	case call.EventProceeded:
 		to = Active
-		if e.Answered.IsZero() {
+		if e.Answered.IsZero() && e.Outcome != Crossed {
 			e.Answered = ev.At
 			e.Device = ev.Device.String()
 		}
@@ -226,6 +229,12 @@ func Apply(e *Entry, ev call.Event) bool {
 		if !e.Answered.IsZero() || e.Outcome == Active {
 			to = Answered
 		}
+	}
+	if ev.TieBreak && (to == Declined || to == Withdrawn) {
+		// The tie-break is the protocol's resolution of crossed calls: it
+		// ends this one even after an answer that crossed it (§4.1).
+		to = Crossed
+		e.Outcome, e.Answered, e.Device, e.End, e.Reason = Crossed, time.Time{}, "", ev.At, ev.Reason
 	}
 	if to.Final() {
 		if e.End.IsZero() {

@@ -30,6 +30,7 @@ func dev(d string) func(*call.Event) {
 	return func(e *call.Event) { e.Device = jid.MustParse(d) }
 }
 func elsewhere(e *call.Event) { e.Elsewhere = true }
+func tieBreak(e *call.Event)  { e.TieBreak = true }
 
 func TestApply(t *testing.T) {
 	in, out := call.Incoming, call.Outgoing
@@ -53,6 +54,9 @@ func TestApply(t *testing.T) {
 		{"proceed after finish", []call.Event{ev(call.EventFinished, in, 65), ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5)}, Answered, time.Minute, ""},
 		{"twice", []call.Event{ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5), ev(call.EventProceeded, in, 5), ev(call.EventFinished, in, 65), ev(call.EventFinished, in, 65)}, Answered, time.Minute, ""},
 		{"ignored is no call", []call.Event{ev(call.EventIgnored, in, 0)}, "", 0, ""},
+		{"crossed, ours withdrawn", []call.Event{ev(call.EventProposed, out, 0), ev(call.EventRetracted, out, 1, tieBreak)}, Crossed, 0, ""},
+		{"crossed, theirs declined", []call.Event{ev(call.EventIncoming, in, 0), ev(call.EventRejected, in, 1, tieBreak)}, Crossed, 0, ""},
+		{"tie-break beats an answer", []call.Event{ev(call.EventProposed, out, 0), ev(call.EventProceeded, out, 1, dev("juliet@example.com/phone")), ev(call.EventFinished, out, 2), ev(call.EventRejected, out, 3, tieBreak)}, Crossed, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +218,7 @@ func TestOrderIndependent(t *testing.T) {
 		{ev(call.EventProposed, out, 0), ev(call.EventRinging, out, 1), ev(call.EventRejected, out, 3)},
 		{ev(call.EventIncoming, in, 0), ev(call.EventRinging, in, 1), ev(call.EventMissed, in, 30)},
 		{ev(call.EventProposed, out, 0), ev(call.EventRinging, out, 1), ev(call.EventRetracted, out, 9)},
+		{ev(call.EventProposed, out, 0), ev(call.EventProceeded, out, 1, dev("juliet@example.com/phone")), ev(call.EventRejected, out, 3, tieBreak)},
 	}
 	for i, evs := range calls {
 		var want Entry

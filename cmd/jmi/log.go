@@ -19,7 +19,8 @@ const logUsage = `Usage: jmi log [--limit N] [--json] [--data-dir DIR]
 
 Prints the call history, newest first: time, direction, peer, media,
 outcome (answered, answered elsewhere, declined, missed, withdrawn, failed,
-or still ringing/active), the device that answered and the duration.
+crossed: both called at once and the other call went on; or still
+ringing/active), the device that answered and the duration.
 
   --limit N       at most N calls (default 20)
   --json          one JSON object per line instead of a table
