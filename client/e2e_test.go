@@ -34,6 +34,12 @@ func newWorld(t testing.TB) *world {
 // device logs in user/resource, trusting everyone, and closes it at the end.
 func (w *world) device(t testing.TB, user, resource string) *Client {
 	t.Helper()
+	return w.deviceWith(t, user, resource, call.Config{})
+}
+
+// deviceWith is device with an engine configuration.
+func (w *world) deviceWith(t testing.TB, user, resource string, engine call.Config) *Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := Dial(ctx, Config{
@@ -42,6 +48,7 @@ func (w *world) device(t testing.TB, user, resource string) *Client {
 		Server:   w.srv.Addr,
 		CAFile:   w.srv.CAFile,
 		Trust:    func(jid.JID) bool { return true },
+		Engine:   engine,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -271,6 +271,7 @@ func (p *killProc) waitOnline(t *testing.T) {
 	case <-p.exited:
 		t.Fatalf("jmi exited before it was online: %v\n%s", p.cmd.ProcessState, p.text())
 	case <-time.After(killWait):
+		p.dumpStacks()
 		t.Fatalf("jmi was not online within %s:\n%s", killWait, p.text())
 	}
 }
@@ -292,8 +293,20 @@ func (p *killProc) waitEvent(t *testing.T, what string, match func(call.Event) b
 				return ev
 			}
 		case <-deadline.C:
+			p.dumpStacks()
 			t.Fatalf("jmi showed no %s within %s:\n%s", what, killWait, p.text())
 		}
+	}
+}
+
+// dumpStacks makes the Go runtime of a stuck jmi print every goroutine's
+// stack to its standard error (SIGQUIT), and waits for it to exit, so that
+// the failure shows where it was stuck.
+func (p *killProc) dumpStacks() {
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
 	}
 }
 
