@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 )
@@ -85,5 +90,52 @@ func TestDemoServe(t *testing.T) {
 	cancel()
 	if st := <-served; st != exitOK {
 		t.Errorf("jmi demo --serve: status %d after Ctrl-C", st)
+	}
+}
+
+// TestServeHangUp: closing the terminal of "jmi demo --serve" (SIGHUP)
+// stops its private Prosody and removes its directory, as Ctrl-C does.
+func TestServeHangUp(t *testing.T) {
+	if os.Getenv(killArgsEnv) != "" {
+		return
+	}
+	if os.Getenv(prosodytest.SkipEnv) == "1" {
+		t.Skipf("%s=1", prosodytest.SkipEnv)
+	}
+	p := startKillProc(t, []string{"demo", "--serve"})
+	p.waitText(t, "Romeo's history:")
+	// The server's directory is the parent of the printed --data-dir.
+	f := strings.Fields(p.text()[strings.Index(p.text(), "--data-dir "):])
+	dir := filepath.Dir(f[1])
+	raw, err := os.ReadFile(filepath.Join(dir, "prosody.pid"))
+	if err != nil {
+		t.Fatalf("the server's pid file: %v\n%s", err, p.text())
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() { // do not leave the server behind
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = os.RemoveAll(dir)
+		}
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(killWait):
+		t.Fatalf("jmi demo --serve did not exit within %s of SIGHUP", killWait)
+	}
+	if !p.cmd.ProcessState.Success() {
+		t.Errorf("jmi demo --serve: %v after SIGHUP, want exit status 0\n%s", p.cmd.ProcessState, p.text())
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("Prosody (pid %d) still runs after SIGHUP: %v", pid, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the server's directory %s is still there: %v", dir, err)
 	}
 }

@@ -27,8 +27,9 @@ const killArgsEnv = "JMI_KILL_TEST_ARGS"
 // machine; the normal case takes milliseconds.
 const killWait = 30 * time.Second
 
-// TestKillListenHelper is the jmi process that TestKillListen kills: it runs
-// the command line in $JMI_KILL_TEST_ARGS as the jmi command would, with
+// TestKillListenHelper is the jmi process that TestKillListen kills (and
+// TestServeHangUp hangs up): it is the jmi command, main and its signal
+// handling included, run with the command line in $JMI_KILL_TEST_ARGS and
 // this process's standard streams and environment.
 func TestKillListenHelper(t *testing.T) {
 	raw := os.Getenv(killArgsEnv)
@@ -40,7 +41,8 @@ func TestKillListenHelper(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", killArgsEnv, err)
 		os.Exit(exitUsage)
 	}
-	os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Args = append([]string{"jmi"}, args...)
+	main() // exits
 }
 
 // TestKillListen kills a "jmi listen --answer accept" process with SIGKILL
@@ -180,8 +182,9 @@ type killProc struct {
 	online chan struct{}   // closed when jmi listen says it is online
 	exited chan struct{}   // closed once the process is reaped
 
-	mu     sync.Mutex
-	output bytes.Buffer // standard output and error, for failure messages
+	mu      sync.Mutex
+	output  bytes.Buffer  // standard output and error, for failure messages
+	changed chan struct{} // signalled when output grows
 }
 
 // startKillProc starts jmi with args as Juliet in a child process and kills it,
@@ -192,7 +195,7 @@ func startKillProc(t *testing.T, args []string) *killProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &killProc{events: make(chan call.Event, 256), online: make(chan struct{}), exited: make(chan struct{})}
+	p := &killProc{events: make(chan call.Event, 256), online: make(chan struct{}), exited: make(chan struct{}), changed: make(chan struct{}, 1)}
 	p.cmd = exec.Command(os.Args[0], "-test.run=^TestKillListenHelper$")
 	p.cmd.Env = append(os.Environ(), killArgsEnv+"="+string(b), "JMI_PASSWORD=pw-juliet")
 	stdout, err := p.cmd.StdoutPipe()
@@ -255,6 +258,27 @@ func (p *killProc) note(stream, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(&p.output, "%s: %s\n", stream, line)
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitText waits until the process has written want.
+func (p *killProc) waitText(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.NewTimer(killWait)
+	defer deadline.Stop()
+	for !strings.Contains(p.text(), want) {
+		select {
+		case <-p.changed:
+		case <-p.exited:
+			t.Fatalf("jmi exited (%v) before writing %q:\n%s", p.cmd.ProcessState, want, p.text())
+		case <-deadline.C:
+			p.dumpStacks()
+			t.Fatalf("jmi wrote no %q within %s:\n%s", want, killWait, p.text())
+		}
+	}
 }
 
 func (p *killProc) text() string {
