@@ -20,15 +20,7 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	srv := prosodytest.New(t, prosodytest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := srv.Register(ctx, u, "pw-"+u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &world{srv: srv}
+	return &world{srv: prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")}
 }
 
 // device logs in user/resource, trusting everyone, and closes it at the end.
@@ -44,7 +36,7 @@ func (w *world) deviceWith(t testing.TB, user, resource string, engine call.Conf
 	defer cancel()
 	c, err := Dial(ctx, Config{
 		JID:      jid.MustParse(fmt.Sprintf("%s@%s/%s", user, w.srv.Domain, resource)),
-		Password: "pw-" + user,
+		Password: prosodytest.Password(user),
 		Server:   w.srv.Addr,
 		CAFile:   w.srv.CAFile,
 		Trust:    func(jid.JID) bool { return true },
@@ -261,7 +253,7 @@ func TestE2EForgedCarbon(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.srv.Register(ctx, "tybalt", "pw-tybalt"); err != nil {
+	if err := w.srv.Register(ctx, "tybalt", prosodytest.Password("tybalt")); err != nil {
 		t.Fatal(err)
 	}
 	phone := w.device(t, "juliet", "phone")
@@ -394,7 +386,7 @@ func TestE2EUntrusted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Juliet's phone uses the default trust: the roster, which is empty.
-	phone, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "pw-juliet", Server: w.srv.Addr, CAFile: w.srv.CAFile})
+	phone, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: prosodytest.Password("juliet"), Server: w.srv.Addr, CAFile: w.srv.CAFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +529,7 @@ func TestE2EStateFile(t *testing.T) {
 	}
 	stateFile := t.TempDir() + "/phone.json"
 	login := func() *Client {
-		c, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "pw-juliet",
+		c, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: prosodytest.Password("juliet"),
 			Server: w.srv.Addr, CAFile: w.srv.CAFile, StateFile: stateFile, Trust: func(jid.JID) bool { return true }})
 		if err != nil {
 			t.Fatal(err)

@@ -17,21 +17,16 @@ import (
 // Romeo's, through a private Prosody: answered, hung up, both exit 0, and
 // both histories hold the call.
 func TestCallListen(t *testing.T) {
-	srv := prosodytest.New(t, prosodytest.Options{})
+	srv := prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := srv.Register(ctx, u, "pw-"+u); err != nil {
-			t.Fatal(err)
-		}
-	}
 	env := func(user string) func(string) string {
 		return func(k string) string {
 			switch k {
 			case "JMI_JID":
 				return user + "@" + srv.Domain + "/cli"
 			case "JMI_PASSWORD":
-				return "pw-" + user
+				return prosodytest.Password(user)
 			case "JMI_SERVER":
 				return srv.Addr
 			}

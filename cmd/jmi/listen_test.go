@@ -125,15 +125,7 @@ type listenWorld struct {
 
 func newListenWorld(t *testing.T) *listenWorld {
 	t.Helper()
-	srv := prosodytest.New(t, prosodytest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := srv.Register(ctx, u, "pw-"+u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w := &listenWorld{srv: srv}
+	w := &listenWorld{srv: prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")}
 	w.romeo = w.romeoDevice(t, "orchard")
 	return w
 }
@@ -146,7 +138,7 @@ func (w *listenWorld) romeoDevice(t *testing.T, resource string) *client.Client 
 	defer cancel()
 	c, err := client.Dial(ctx, client.Config{
 		JID:      jid.MustParse("romeo@" + w.srv.Domain + "/" + resource),
-		Password: "pw-romeo", Server: w.srv.Addr, CAFile: w.srv.CAFile,
+		Password: prosodytest.Password("romeo"), Server: w.srv.Addr, CAFile: w.srv.CAFile,
 		Trust: func(jid.JID) bool { return true },
 	})
 	if err != nil {
@@ -169,7 +161,7 @@ func (w *listenWorld) julietEnv(password bool) func(string) string {
 			return "juliet@" + w.srv.Domain + "/cli"
 		case "JMI_PASSWORD":
 			if password {
-				return "pw-juliet"
+				return prosodytest.Password("juliet")
 			}
 		case "JMI_SERVER":
 			return w.srv.Addr

@@ -121,7 +121,7 @@ func TestSlixInterop(t *testing.T) {
 			// Two fresh accounts: jmiN for the command, slixN for the peer.
 			me, them := fmt.Sprintf("jmi%d", i+1), fmt.Sprintf("slix%d", i+1)
 			for _, u := range []string{me, them} {
-				if err := srv.Register(ctx, u, "pw-"+u); err != nil {
+				if err := srv.Register(ctx, u, prosodytest.Password(u)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -143,12 +143,12 @@ func TestSlixInterop(t *testing.T) {
 				// The listener must be online before the peer calls: a
 				// second device of its account, with priority -1 so that
 				// the call does not reach it, sees its presence.
-				watch = startSlix(ctx, t, srv, slixpeer.Options{JID: myBare + "/watch", Password: "pw-" + me, Role: "watch"})
+				watch = startSlix(ctx, t, srv, slixpeer.Options{JID: myBare + "/watch", Password: prosodytest.Password(me), Role: "watch"})
 				waitSlixReady(t, watch)
 				cmd = startJMI(t, srv, me, myFull, append(slices.Clone(tt.jmi), "--trust", theirBare))
 				waitSlixLine(t, watch, cmd, slixpeer.Line{Online: myFull})
 			}
-			peer := startSlix(ctx, t, srv, slixpeer.Options{JID: theirFull, Password: "pw-" + them,
+			peer := startSlix(ctx, t, srv, slixpeer.Options{JID: theirFull, Password: prosodytest.Password(them),
 				Role: tt.peerRole, Args: args, Events: 1 + slixCount(tt.wantPeer)})
 			// Ready: the server counts the peer available, so a propose to
 			// its bare JID reaches it.
@@ -351,7 +351,7 @@ func startJMI(t *testing.T, srv *prosodytest.Server, user, full string, args []s
 		case "JMI_JID":
 			return full
 		case "JMI_PASSWORD":
-			return "pw-" + user
+			return prosodytest.Password(user)
 		case "JMI_SERVER":
 			return srv.Addr
 		}

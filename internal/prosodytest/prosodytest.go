@@ -133,6 +133,24 @@ func New(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// NewWithUsers is New with the given accounts registered, each with the
+// password Password(user).
+func NewWithUsers(t testing.TB, opts Options, users ...string) *Server {
+	t.Helper()
+	s := New(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, u := range users {
+		if err := s.Register(ctx, u, Password(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// Password is the password NewWithUsers gives user.
+func Password(user string) string { return "pw-" + user }
+
 // Register creates the account user@Domain with the given password. It works
 // whether or not the server is running.
 func (s *Server) Register(ctx context.Context, user, password string) error {

@@ -2,6 +2,7 @@ package slixpeer_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,13 +44,13 @@ func TestRoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j, err := slixpeer.Start(ctx, slixpeer.Options{JID: callee, Password: "pw", Server: s.Addr, CAFile: s.CAFile, Role: tt.calleeRole, Timeout: 20})
+			j, err := slixpeer.Start(ctx, slixpeer.Options{JID: callee, Password: prosodytest.Password("juliet"), Server: s.Addr, CAFile: s.CAFile, Role: tt.calleeRole, Timeout: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer j.Stop()
 			waitReady(t, j)
-			r, err := slixpeer.Start(ctx, slixpeer.Options{JID: "romeo@" + s.Domain + "/laptop", Password: "pw",
+			r, err := slixpeer.Start(ctx, slixpeer.Options{JID: "romeo@" + s.Domain + "/laptop", Password: prosodytest.Password("romeo"),
 				Server: s.Addr, CAFile: s.CAFile, Role: tt.callerRole, Args: tt.callerArgs, Timeout: 20})
 			if err != nil {
 				t.Fatal(err)
@@ -63,19 +64,11 @@ func TestRoles(t *testing.T) {
 }
 
 // newServer starts a private Prosody with the accounts romeo and juliet
-// (password "pw"), for a test that needs slixmpp.
+// (passwords from prosodytest.Password), for a test that needs slixmpp.
 func newServer(t *testing.T) *prosodytest.Server {
 	t.Helper()
 	slixpeer.Require(t)
-	s := prosodytest.New(t, prosodytest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, u := range []string{"romeo", "juliet"} {
-		if err := s.Register(ctx, u, "pw"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s
+	return prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")
 }
 
 func waitReady(t *testing.T, p *slixpeer.Peer) {
@@ -111,7 +104,8 @@ func TestWatch(t *testing.T) {
 	defer cancel()
 	start := func(o slixpeer.Options) *slixpeer.Peer {
 		t.Helper()
-		o.Password, o.Server, o.CAFile, o.Timeout = "pw", s.Addr, s.CAFile, 20
+		user, _, _ := strings.Cut(o.JID, "@")
+		o.Password, o.Server, o.CAFile, o.Timeout = prosodytest.Password(user), s.Addr, s.CAFile, 20
 		p, err := slixpeer.Start(ctx, o)
 		if err != nil {
 			t.Fatal(err)
