@@ -491,3 +491,53 @@ func TestEnums(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStream reads a Jingle IQ as a mellium handler does: from a token
+// stream, after its start element.
+func TestDecodeStream(t *testing.T) {
+	in, err := os.ReadFile("testdata/wire/conversations-session-initiate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := jingle.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(in))
+	tok, err := d.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := jingle.DecodeIQ(d, tok.(xml.StartElement))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DecodeIQ and Parse disagree:\n%s\n%s", summary(got), summary(want))
+	}
+
+	var j jingle.Jingle
+	if err := xml.Unmarshal([]byte(`<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><busy/></reason></jingle>`), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Action != jingle.ActionSessionTerminate || j.Reason.Condition != jmi.Busy {
+		t.Errorf("xml.Unmarshal gave %+v", j)
+	}
+	if err := xml.Unmarshal([]byte(`<jingle xmlns='urn:xmpp:jingle:1' sid='s1'/>`), &j); !errors.Is(err, jingle.ErrMissingAction) {
+		t.Errorf("xml.Unmarshal of a jingle without action: %v", err)
+	}
+	d = xml.NewDecoder(strings.NewReader(`<jingle xmlns='urn:other' action='session-terminate' sid='s1'/>`))
+	tok, _ = d.Token()
+	if _, err := jingle.Decode(d, tok.(xml.StartElement)); !errors.Is(err, jingle.ErrNoJingle) {
+		t.Errorf("Decode of another namespace's jingle: %v", err)
+	}
+
+	// MarshalXML writes the same as Marshal, inside other XML.
+	var b bytes.Buffer
+	if err := xml.NewEncoder(&b).Encode(&j); err != nil {
+		t.Fatal(err)
+	}
+	if want := `<jingle xmlns="urn:xmpp:jingle:1" action="session-terminate" sid="s1"><reason><busy></busy></reason></jingle>`; b.String() != want {
+		t.Errorf("MarshalXML wrote %s, want %s", b.String(), want)
+	}
+}
