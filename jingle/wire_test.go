@@ -468,6 +468,19 @@ func TestAnswers(t *testing.T) {
 	if iq.Jingle.Content("1") != nil {
 		t.Error("Content(1) found a content that is not there")
 	}
+	if m := iq.Jingle.Media(); m != nil {
+		t.Errorf("a transport-info has media %v", m)
+	}
+	in, err = os.ReadFile("testdata/wire/conversations-session-initiate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iq, err = jingle.Parse(in); err != nil {
+		t.Fatal(err)
+	}
+	if m := iq.Jingle.Media(); !reflect.DeepEqual(m, []string{"audio"}) {
+		t.Errorf("Media() = %v, want [audio]", m)
+	}
 }
 
 func TestEnums(t *testing.T) {
