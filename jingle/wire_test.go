@@ -554,3 +554,29 @@ func TestDecodeStream(t *testing.T) {
 		t.Errorf("MarshalXML wrote %s, want %s", b.String(), want)
 	}
 }
+
+func TestReadIQ(t *testing.T) {
+	f, err := os.Open("testdata/wire/dino-session-terminate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	iq, err := jingle.ReadIQ(f)
+	if err != nil || iq.Jingle.Reason.Condition != jmi.Cancel {
+		t.Errorf("ReadIQ: %+v, %v", iq, err)
+	}
+	// A reader that never ends is read only to the limit.
+	if _, err := jingle.ReadIQ(endless{}); !errors.Is(err, jingle.ErrTooLarge) {
+		t.Errorf("ReadIQ of an endless input: %v", err)
+	}
+}
+
+// endless is an input of white space that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}
