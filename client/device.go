@@ -205,6 +205,10 @@ func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
 			if err != nil {
 				return sig, err
 			}
+			if err := outer.badAddress(); err != nil {
+				sig.Element = el
+				return sig, err
+			}
 			sig.Element, sig.From, sig.To = el, outer.from, outer.to
 			if sig.Via != call.ViaOffline {
 				sig.Via = call.ViaLive
@@ -219,13 +223,10 @@ func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
 			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
 			// XEP-0280 §11: a carbon comes from our own bare JID, or it is
-			// forged ("Juliet answered on her other phone"). No from at all
-			// also means our own account (RFC 6120 §8.1.2.1): only our
-			// server can send that, and mellium blanks a from equal to our
-			// bare JID.
-			if !outer.from.Equal(d.bare) && !outer.from.Equal(jid.JID{}) {
+			// forged ("Juliet answered on her other phone").
+			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return sig, fmt.Errorf("carbon from %s, not from our own account", outer.from)
+				return sig, fmt.Errorf("carbon from %s, not from our own account", outer.rawFrom)
 			}
 			via := call.ViaReceivedCarbon
 			if child.Name.Local == "sent" {
@@ -240,9 +241,9 @@ func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
 		case child.Name.Space == NSMAM && child.Name.Local == "result":
 			// XEP-0313: results come from our own archive (no from, or our
 			// bare JID), for the query under way.
-			if !outer.from.Equal(jid.JID{}) && !outer.from.Equal(d.bare) {
+			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return sig, fmt.Errorf("archive result from %s, not from our own archive", outer.from)
+				return sig, fmt.Errorf("archive result from %s, not from our own archive", outer.rawFrom)
 			}
 			qid, id := attr(child, "queryid"), attr(child, "id")
 			if d.queryID == "" || qid != d.queryID {
@@ -310,17 +311,48 @@ func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 	}
 }
 
-type addrs struct{ from, to jid.JID }
+// addrs is a message's envelope: the raw from and to attributes as they
+// arrived, and what they parse to. An address mellium cannot parse (Prosody
+// binds resources that PRECIS refuses, such as one with U+1100) is kept raw
+// and never taken for the zero JID, which would read as "our own server".
+type addrs struct {
+	rawFrom, rawTo string
+	from, to       jid.JID
+	fromErr, toErr error
+}
 
 func envelope(start xml.StartElement) addrs {
-	var a addrs
-	if j, err := jid.Parse(attr(start, "from")); err == nil {
-		a.from = j
+	a := addrs{rawFrom: attr(start, "from"), rawTo: attr(start, "to")}
+	if a.rawFrom != "" {
+		a.from, a.fromErr = jid.Parse(a.rawFrom)
 	}
-	if j, err := jid.Parse(attr(start, "to")); err == nil {
-		a.to = j
+	if a.rawTo != "" {
+		a.to, a.toErr = jid.Parse(a.rawTo)
 	}
 	return a
+}
+
+// fromOurServer reports whether the message comes from our own account's
+// server: no from at all (RFC 6120 §8.1.2.1; mellium also blanks a from
+// equal to our bare JID), or one that parses to our bare JID. An
+// unparsable from is someone else's.
+func (d *Device) fromOurServer(a addrs) bool {
+	if a.rawFrom == "" {
+		return true
+	}
+	return a.fromErr == nil && a.from.Equal(d.bare)
+}
+
+// badAddress is the refusal of an envelope with an address that does not
+// parse, or nil.
+func (a addrs) badAddress() error {
+	switch {
+	case a.fromErr != nil:
+		return fmt.Errorf("%w: from=%q", jmi.ErrBadAddress, a.rawFrom)
+	case a.toErr != nil:
+		return fmt.Errorf("%w: to=%q", jmi.ErrBadAddress, a.rawTo)
+	}
+	return nil
 }
 
 func attr(start xml.StartElement, local string) string {

@@ -72,6 +72,23 @@ func TestDeviceReceive(t *testing.T) {
 			`<message from='tybalt@capulet.example' to='juliet@capulet.example/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
 				`<message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`,
 			"event ignored : carbon from tybalt@capulet.example, not from our own account"},
+		{"received carbon from an address mellium cannot parse->ignored, never our own server", "",
+			`<message from='mallory@capulet.example/evilᄀ' to='juliet@capulet.example/phone' type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` + propose + `</forwarded></received></message>`,
+			"event ignored : carbon from mallory@capulet.example/evilᄀ, not from our own account"},
+		{"sent carbon from an address mellium cannot parse->ignored", "",
+			`<message from='juliet@capulet.example/evilᄀ' to='juliet@capulet.example/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+				`<message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`,
+			"event ignored : carbon from juliet@capulet.example/evilᄀ, not from our own account"},
+		{"archive result from an address mellium cannot parse->ignored", "q1",
+			`<message from='mallory@capulet.example/evilᄀ' to='juliet@capulet.example/phone'><result xmlns='urn:xmpp:mam:2' queryid='q1' id='a7'><forwarded xmlns='urn:xmpp:forward:0'>` + propose + `</forwarded></result></message>`,
+			"event ignored : archive result from mallory@capulet.example/evilᄀ, not from our own archive"},
+		{"propose from an address mellium cannot parse->ignored", "",
+			strings.Replace(propose, "romeo@montague.example/orchard", "romeo@montague.example/evilᄀ", 1),
+			`event ignored c1: jmi: invalid address: from="romeo@montague.example/evilᄀ"`},
+		{"carbon with an empty from->our own server", "",
+			`<message from='' to='juliet@capulet.example/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+				`<message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`,
+			"event proceeded c9 elsewhere"},
 		{"archive result for our query->recorded, no ring during catch-up", "q1",
 			`<message to='juliet@capulet.example/phone'><result xmlns='urn:xmpp:mam:2' queryid='q1' id='a7'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T09:59:50Z'/>` + propose + `</forwarded></result></message>`, ""},
 		{"archive result for another query->ignored", "q1",
