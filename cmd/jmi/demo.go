@@ -257,7 +257,11 @@ func describe(ev call.Event) string {
 	case call.EventRetracted:
 		b.WriteString("call withdrawn")
 	case call.EventFinished:
-		b.WriteString("call ended")
+		if ev.Failed {
+			b.WriteString("call failed")
+		} else {
+			b.WriteString("call ended")
+		}
 	case call.EventMissed:
 		fmt.Fprintf(&b, "missed call from %s", ev.Peer)
 	default:

@@ -70,11 +70,14 @@ var rawAccounts = map[string][2]string{
 	"romeo":   {"romeo", "orchard"},
 	"mallory": {"mallory", badResource},
 	"tybalt":  {"tybalt", "sword"},
+	// Benvolio's JID sorts before Juliet's: a propose of hers that comes
+	// back with his from would win a same-id tie-break (§4.1).
+	"benvolio": {"benvolio", "street"},
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	srv := prosodytest.NewWithUsers(t, prosodytest.Options{}, "juliet", "romeo", "mallory", "tybalt")
+	srv := prosodytest.NewWithUsers(t, prosodytest.Options{}, "juliet", "romeo", "mallory", "tybalt", "benvolio")
 	w := &world{t: t, cur: t, srv: srv, conns: map[string]*rawxmpp.Conn{}}
 	for name := range rawAccounts {
 		w.conn(name)
@@ -219,10 +222,18 @@ type sent struct {
 	raw string
 }
 
-// outcome is what one attack caused.
-type outcome struct {
+// scene is what prepare set up.
+type scene struct {
 	// id is the id of the real call prepare set up, if any.
 	id string
+	// msgID is the id of the message of that call that prepare saw on the
+	// wire, if any.
+	msgID string
+}
+
+// outcome is what one attack caused.
+type outcome struct {
+	scene
 	// events are the victim's events from the first stanza sent to the
 	// last marker, the markers left out.
 	events []call.Event
@@ -235,10 +246,10 @@ type outcome struct {
 type attack struct {
 	name string
 	// prepare, if set, sets up the scene (a real call from Romeo that
-	// rings, say) and returns its call id.
-	prepare func(t *testing.T, w *world) string
-	// send returns the stanzas of the attack, given prepare's call id.
-	send func(w *world, id string) []sent
+	// rings, say).
+	prepare func(t *testing.T, w *world) scene
+	// send returns the stanzas of the attack, given the scene.
+	send func(w *world, sc scene) []sent
 	// check says what the victim must (not) have done.
 	check func(t *testing.T, w *world, r outcome)
 }
@@ -251,7 +262,7 @@ func (w *world) run(t *testing.T, a attack) outcome {
 	t.Helper()
 	var r outcome
 	if a.prepare != nil {
-		r.id = a.prepare(t, w)
+		r.scene = a.prepare(t, w)
 	}
 	marks := map[string]int{}
 	for name := range rawAccounts {
@@ -259,7 +270,7 @@ func (w *world) run(t *testing.T, a attack) outcome {
 	}
 	first := w.events.len()
 	senders := map[string]bool{}
-	for _, s := range a.send(w, r.id) {
+	for _, s := range a.send(w, r.scene) {
 		senders[s.by] = true
 		if err := w.conn(s.by).Send(s.raw); err != nil {
 			t.Fatalf("%s sending: %v", s.by, err)
@@ -319,7 +330,7 @@ func (w *world) barrier(t *testing.T) {
 
 // ringingCall has Romeo propose a real call to Juliet, and returns its id
 // once the victim rings and Romeo heard it.
-func ringingCall(t *testing.T, w *world) string {
+func ringingCall(t *testing.T, w *world) scene {
 	t.Helper()
 	id := "real-" + fmt.Sprint(w.markers.Add(1))
 	romeo := w.conn("romeo")
@@ -333,7 +344,80 @@ func ringingCall(t *testing.T, w *world) string {
 	if _, err := romeo.WaitAfter(ctx, from, rawxmpp.Contains("<ringing")); err != nil {
 		t.Fatalf("romeo: no ringing: %v", err)
 	}
-	return id
+	return scene{id: id}
+}
+
+// victimCalls has the victim call the raw client callee and returns the
+// call's id and the message id of the propose once it reached the callee.
+func victimCalls(t *testing.T, w *world, callee string) scene {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c := w.conn(callee)
+	from, first := c.Len(), w.events.len()
+	h, err := w.victim.Call(ctx, jid.MustParse(w.bare(callee)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.events.waitFor(t, first, "proposed", func(ev call.Event) bool { return ev.Type == call.EventProposed && ev.ID == h.ID() })
+	st, err := c.WaitAfter(ctx, from, rawxmpp.Contains("id='"+h.ID()+"'"))
+	if err != nil {
+		// The server may write the attribute with double quotes.
+		if st, err = c.WaitAfter(ctx, from, rawxmpp.Contains(`id="`+h.ID()+`"`)); err != nil {
+			t.Fatalf("%s: no propose: %v", callee, err)
+		}
+	}
+	return scene{id: h.ID(), msgID: st.ID()}
+}
+
+// callState is the victim's state of call id.
+func callState(t *testing.T, w *world, id string) call.Info {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	info, _, err := w.victim.Handle(id).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// historyOf returns the victim's history entry of id.
+func historyOf(t *testing.T, w *world, id string) calllog.Entry {
+	t.Helper()
+	entries, err := w.history.List(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.ID == id {
+			return e
+		}
+	}
+	t.Fatalf("no history entry for %s", id)
+	return calllog.Entry{}
+}
+
+// failedWith checks that the victim ended call id as failed with the
+// stanza error condition cond, in its events and its history.
+func failedWith(t *testing.T, w *world, from int, id, cond string) {
+	t.Helper()
+	ev := w.events.waitFor(t, from, "the end of "+id, func(ev call.Event) bool {
+		switch ev.Type {
+		case call.EventFinished, call.EventRejected, call.EventRetracted, call.EventMissed:
+			return ev.ID == id
+		}
+		return false
+	})
+	if ev.Type != call.EventFinished || !ev.Failed || ev.Reason != cond {
+		t.Errorf("the victim: %s (failed %v, reason %q), want finished failed with %s", ev.Type, ev.Failed, ev.Reason, cond)
+	}
+	if info := callState(t, w, id); info.State != call.StateEnded {
+		t.Errorf("call %s is %v, want ended", id, info.State)
+	}
+	if e := historyOf(t, w, id); e.Outcome != calllog.Failed || e.Reason != cond {
+		t.Errorf("history: %s (%q), want failed (%s)", e.Outcome, e.Reason, cond)
+	}
 }
 
 func proposeXML(to, id, media string) string {
