@@ -284,7 +284,8 @@ func describe(ev call.Event) string {
 		fmt.Fprintf(&b, " [%s]", strings.Join(notes, ", "))
 	}
 	fmt.Fprintf(&b, "  (%s)", short)
-	return b.String()
+	// Every part but the words above comes from the network.
+	return clean(b.String())
 }
 
 // expect waits until dev has seen an event of type t for id.
