@@ -23,6 +23,10 @@ func TestMain(m *testing.M) { os.Exit(dinopeer.Main(m)) }
 // each normally ends within milliseconds.
 const wait = 20 * time.Second
 
+// startWait bounds a start of Dino: about 2 s on an idle machine, but up
+// to 17 s was seen with the two cores loaded by other jobs.
+const startWait = 90 * time.Second
+
 // world is the private Prosody (localhost on 127.0.0.1:5222, as Dino finds
 // it) with romeo and juliet, and Dino on juliet@localhost/dino.
 type world struct {
@@ -36,7 +40,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	dinopeer.Require(t)
 	srv := prosodytest.NewWithUsers(t, prosodytest.Options{Port: 5222}, "romeo", "juliet")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait)
 	defer cancel()
 	start := time.Now()
 	d, err := dinopeer.Start(ctx, dinopeer.Options{
@@ -118,8 +122,10 @@ func is(typ call.EventType, id string) func(call.Event) bool {
 	return func(ev call.Event) bool { return ev.Type == typ && ev.ID == id }
 }
 
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+func ctxFor(t *testing.T) context.Context { return ctxWithin(t, wait) }
+
+func ctxWithin(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -304,7 +310,7 @@ func TestDino(t *testing.T) {
 			t.Fatal(err)
 		}
 		gotFinish := received(t, d, log, "finish", h.ID())
-		if err := d.Restart(ctxFor(t)); err != nil {
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
 			t.Fatal(err)
 		}
 		if late := sentForCall(d, gotFinish, d.Stanzas(), h.ID()); len(late) > 0 {
@@ -335,6 +341,88 @@ func TestDino(t *testing.T) {
 		waitEvent(t, w.romeo, "retracted", is(call.EventRetracted, h.ID()))
 		received(t, d, log, "retract", h.ID())
 		stopsRinging(t, d, notes, n)
+	})
+
+	// Dino calls. It offers a call only to a device that advertises
+	// Jingle audio, which jmi does not yet (see MEDIA.md's successor in
+	// the README): a bare session on Romeo's account advertises it for
+	// the account and answers nothing, so that Dino shows its call button
+	// and proposes to Romeo's bare JID, which reaches his jmi device.
+	standin := startAdvertiser(t, w.srv.Addr, "romeo", w.srv.Domain, prosodytest.Password("romeo"), "standin", dinoFull)
+	romeoBare := "romeo@" + w.srv.Domain
+	dinoCalls := func(t *testing.T) (id string, log int) {
+		t.Helper()
+		if err := d.OpenConversation(ctxFor(t), 0); err != nil {
+			t.Fatal(err)
+		}
+		log = d.Stanzas()
+		propose, err := d.StartAudioCall(ctxWithin(t, startWait), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = propose.Child(jmi.NS, "propose").Attr("id")
+		if propose.Attr("to") != romeoBare || propose.Attr("type") != "chat" {
+			t.Errorf("Dino's propose: %v, want type chat to %s", propose, romeoBare)
+		}
+		if media := propose.Find("urn:xmpp:jingle:apps:rtp:1", "description").Attr("media"); media != "audio" {
+			t.Errorf("Dino's propose for media %q: %v", media, propose)
+		}
+		ev := waitEvent(t, w.romeo, "incoming call from Dino", is(call.EventIncoming, id))
+		if ev.Peer.String() != juliet {
+			t.Errorf("incoming from %s, want %s", ev.Peer, juliet)
+		}
+		return id, log
+	}
+	// restart ends Dino's call (and its call window) and tells the new
+	// Dino again what Romeo's account can do.
+	restart := func(t *testing.T) {
+		t.Helper()
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
+			t.Fatal(err)
+		}
+		standin.announce(t)
+	}
+
+	t.Run("Dino calls, jmi declines", func(t *testing.T) {
+		id, log := dinoCalls(t)
+		if err := w.romeo.Handle(id).Decline(ctxFor(t), nil); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, w.romeo, "rejected", is(call.EventRejected, id))
+		received(t, d, log, "reject", id)
+		restart(t)
+	})
+
+	t.Run("Dino calls, jmi answers", func(t *testing.T) {
+		id, log := dinoCalls(t)
+		if err := w.romeo.Handle(id).Answer(ctxFor(t)); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, id))
+		afterProceed := received(t, d, log, "proceed", id)
+		// Dino asks the device that proceeded what it can do before it
+		// starts Jingle; jmi's device lists no Jingle, so Dino sends no
+		// session-initiate (nor anything else for the call: checked once
+		// it quit). When jmi advertises Jingle media, Dino will go on
+		// with a session-initiate (sid the propose's id) to that device,
+		// and this case must check it instead.
+		_, _, err := d.WaitStanza(ctxFor(t), afterProceed, "disco#info query to "+romeoFull, func(s dinopeer.Stanza) bool {
+			return !s.In && s.Name == "iq" && s.Attr("type") == "get" && s.Attr("to") == romeoFull &&
+				s.Child("http://jabber.org/protocol/disco#info", "query") != nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restart(t)
+		if got := sentForCall(d, afterProceed, d.Stanzas(), id); len(got) > 0 {
+			t.Errorf("Dino, answered by a device without Jingle, sent %q", got)
+		}
+		// Dino never ends the call on the wire: jmi hangs up, so that its
+		// devices (and the phone's catch-up later) see the call over.
+		if err := w.romeo.Handle(id).HangUp(ctxFor(t)); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, w.romeo, "finished", is(call.EventFinished, id))
 	})
 
 	// From here Juliet has a jmi device too.
@@ -426,7 +514,7 @@ func TestDino(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
-		if err := d.Restart(ctxFor(t)); err != nil {
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,4 +1,6 @@
-package dinopeer
+// Package stanzalog reads the stanza log of Dino 0.4.2 (dino-im
+// --print-xmpp=all): what it sent and received, one element at a time.
+package stanzalog
 
 import (
 	"bufio"
@@ -120,10 +122,10 @@ var (
 
 const nsXMLNS = "http://www.w3.org/2000/xmlns/"
 
-// readStanzaLog reads Dino's standard output and hands each complete
+// Read reads Dino's stanza log until r ends and hands each complete
 // stanza to add as soon as its last line is read; lines that are not in
-// a stanza (Dino's other output) are passed over.
-func readStanzaLog(r io.Reader, add func(Stanza)) {
+// a stanza (Dino's other output, an entry cut short) are passed over.
+func Read(r io.Reader, add func(Stanza)) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	var (
