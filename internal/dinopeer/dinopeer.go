@@ -48,7 +48,7 @@ var Programs = map[string]string{
 	"xdotool":     "xdotool",
 }
 
-// gstElements are GStreamer plugins without which Dino thinks it cannot
+// gstPlugins are GStreamer plugins without which Dino thinks it cannot
 // call, and then a propose does not even ring: rtpbin comes from
 // gstreamer1.0-plugins-good, nicesrc from gstreamer1.0-nice.
 var gstPlugins = map[string]string{
@@ -262,7 +262,7 @@ func (d *Dino) startX(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	line, err := readLine(ctx, r, p)
+	line, err := readLine(ctx, r)
 	if err != nil {
 		return "", fmt.Errorf("dinopeer: Xvfb gave no display: %w\n%s", err, p.output())
 	}
@@ -304,7 +304,7 @@ func (d *Dino) startBus(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	addr, err := readLine(ctx, r, p)
+	addr, err := readLine(ctx, r)
 	if err != nil {
 		return "", fmt.Errorf("dinopeer: the session bus gave no address: %w\n%s", err, p.output())
 	}
@@ -542,8 +542,9 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	return w.out.Write(b)
 }
 
-// readLine reads one line from r, giving up when ctx ends or p exits.
-func readLine(ctx context.Context, r *os.File, p *proc) (string, error) {
+// readLine reads one line from r, giving up when ctx ends; it reads
+// nothing when the writer exits first.
+func readLine(ctx context.Context, r *os.File) (string, error) {
 	got := make(chan string, 1)
 	go func() {
 		var b []byte

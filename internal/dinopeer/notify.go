@@ -34,6 +34,7 @@ const (
 	NoticeInvoked
 )
 
+// String names the kind: "shown", "closed", "invoked".
 func (k NoticeKind) String() string {
 	switch k {
 	case NoticeShown:
@@ -69,6 +70,7 @@ func (n Notice) HasAction(key string) bool {
 	return false
 }
 
+// String describes the notice for a test's log.
 func (n Notice) String() string {
 	switch n.Kind {
 	case NoticeShown:

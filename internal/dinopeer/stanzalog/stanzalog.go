@@ -28,6 +28,7 @@ type Stanza struct {
 	*Element
 }
 
+// String is the stanza as XML, after "sent" or "received".
 func (s Stanza) String() string {
 	dir := "sent"
 	if s.In {
