@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,12 +49,11 @@ var Programs = map[string]string{
 	"xdotool":     "xdotool",
 }
 
-// gstPlugins are GStreamer plugins without which Dino thinks it cannot
-// call, and then a propose does not even ring: rtpbin comes from
-// gstreamer1.0-plugins-good, nicesrc from gstreamer1.0-nice.
-var gstPlugins = map[string]string{
-	"/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstrtpmanager.so": "gstreamer1.0-plugins-good",
-	"/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstnice.so":       "gstreamer1.0-nice",
+// gstPackages are GStreamer plugins without which Dino thinks it cannot
+// call, and then a propose does not even ring (rtpbin is in -good,
+// nicesrc in gstreamer1.0-nice).
+var gstPackages = []string{
+	"gstreamer1.0-plugins-base", "gstreamer1.0-plugins-good", "gstreamer1.0-plugins-bad", "gstreamer1.0-nice",
 }
 
 // Available returns nil when Dino can run here, or what is missing.
@@ -64,8 +64,9 @@ func Available() error {
 			missing = append(missing, pkg)
 		}
 	}
-	for file, pkg := range gstPlugins {
-		if _, err := os.Stat(file); err != nil {
+	for _, pkg := range gstPackages {
+		out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", pkg).Output()
+		if err != nil || !strings.Contains(string(out), "install ok installed") {
 			missing = append(missing, pkg)
 		}
 	}
@@ -73,6 +74,7 @@ func Available() error {
 		missing = append(missing, "ca-certificates")
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return fmt.Errorf("dinopeer: missing Debian packages: %s (./dev deps installs them)", strings.Join(missing, " "))
 	}
 	return nil
