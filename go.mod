@@ -3,6 +3,7 @@ module github.com/jmi-xmpp/jmi
 go 1.26.0
 
 require (
+	github.com/godbus/dbus/v5 v5.2.4
 	github.com/google/uuid v1.6.0
 	golang.org/x/term v0.48.0
 	mellium.im/sasl v0.3.2

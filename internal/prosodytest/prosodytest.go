@@ -42,7 +42,15 @@ type Options struct {
 	Dir string
 	// Debug logs at debug level (every stanza) instead of info.
 	Debug bool
+	// Port, when not 0, is the port of client connections (STARTTLS or
+	// plaintext) instead of a free one: 5222 for a client that has no
+	// server setting and falls back to DOMAIN:5222, as Dino does. Start
+	// fails with ErrPortInUse when something already listens there.
+	Port int
 }
+
+// ErrPortInUse is returned by Start when Options.Port is taken.
+var ErrPortInUse = errors.New("prosodytest: the port asked for is in use")
 
 // Server is a running private Prosody.
 type Server struct {
@@ -94,6 +102,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		s.removeDir()
 		return nil, err
+	}
+	if opts.Port != 0 {
+		// Prosody would log the failed bind and go on without c2s; find
+		// out first, with a message that says what to do.
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.Port)))
+		if err != nil {
+			s.removeDir()
+			return nil, fmt.Errorf("%w: 127.0.0.1:%d: %v (stop what listens there, or run in a private network namespace)", ErrPortInUse, opts.Port, err)
+		}
+		l.Close()
+		ports[0] = opts.Port
 	}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))

@@ -3,7 +3,9 @@ package prosodytest_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,4 +58,28 @@ func greet(t *testing.T, s *prosodytest.Server) {
 	if !strings.Contains(got.String(), "starttls") {
 		t.Errorf("features without starttls: %s", got.String())
 	}
+}
+
+// TestFixedPort: Options.Port makes the server listen there, and a port
+// already taken gives ErrPortInUse instead of a server without c2s.
+func TestFixedPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if s, err := prosodytest.Start(ctx, prosodytest.Options{Port: port}); !errors.Is(err, prosodytest.ErrPortInUse) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Start on a taken port: %v, want ErrPortInUse", err)
+	}
+	l.Close()
+	s := prosodytest.New(t, prosodytest.Options{Port: port})
+	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)); s.Addr != want {
+		t.Errorf("Addr %s, want %s", s.Addr, want)
+	}
+	greet(t, s)
 }
