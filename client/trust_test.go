@@ -295,3 +295,121 @@ func TestE2ERosterPush(t *testing.T) {
 		t.Errorf("removed Romeo: rang %v, heard ringing %v; want neither", rang, heard)
 	}
 }
+
+// dinoInitiate is Dino 0.4.2's session-initiate as Prosody relayed it
+// (MEDIA.md), with the session id sid.
+func dinoInitiate(iqID, from, to, sid string) string {
+	return `<iq from='` + from + `' to='` + to + `' type='set' id='` + iqID + `'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='` + sid + `' initiator='` + from + `'>` +
+		`<content senders='both' name='audio' creator='initiator'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>` +
+		`<payload-type clockrate='48000' channels='2' id='111' name='opus'><parameter value='1' name='useinbandfec'/></payload-type>` +
+		`<payload-type id='112' clockrate='32000' name='speex'/><payload-type id='113' clockrate='16000' name='speex'/><payload-type id='114' clockrate='8000' name='speex'/>` +
+		`<payload-type id='0' clockrate='8000' name='PCMU'/><payload-type id='8' clockrate='8000' name='PCMA'/>` +
+		`<encryption><crypto key-params='inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz' crypto-suite='AES_CM_128_HMAC_SHA1_80' tag='1'/></encryption><rtcp-mux/></description>` +
+		`<transport pwd='asd88fgpdd777uzjYhagZg' ufrag='218L' xmlns='urn:xmpp:jingle:transports:ice-udp:1'>` +
+		`<fingerprint setup='actpass' hash='sha-256' xmlns='urn:xmpp:jingle:apps:dtls:0'>FD:72:1B:0C:9E:43:5A:22:B1:07:6F:8D:31:AA:CE:54:12:9B:E0:77:4D:38:C6:F1:02:5E:AB:93:61:DC:28:85</fingerprint>` +
+		`</transport></content></jingle></iq>`
+}
+
+// dinoTerminate is Dino 0.4.2's hang-up (MEDIA.md).
+func dinoTerminate(iqID, to, sid string) string {
+	return `<iq to='` + to + `' type='set' id='` + iqID + `'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='` + sid + `'><reason><cancel/></reason></jingle></iq>`
+}
+
+// TestE2EJingleDino: Dino 0.4.2 hangs up only with Jingle and never sends
+// <finish/>. A call it placed and jmi answered ends on both sides: its
+// session-initiate is acknowledged and terminated with
+// <unsupported-applications/> and jmi finishes the call; its
+// session-terminate ends the call as a finish would. Jingle for any other
+// session, or from another device, is <unknown-session/>.
+func TestE2EJingleDino(t *testing.T) {
+	w := newWorld(t)
+	d := w.srv.Domain
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone := w.device(t, "juliet", "phone")
+	dino := w.raw(t, "romeo", "dino")
+	tybalt := w.raw(t, "tybalt", "sword")
+	phoneJID := "juliet@" + d + "/phone"
+
+	// answered has Dino call Juliet and the phone answer; it returns once
+	// Dino has the proceed.
+	answered := func(id string) {
+		t.Helper()
+		mark := dino.Len()
+		if err := dino.Send(`<message to='juliet@` + d + `' type='chat' id='m-` + id + `'><propose xmlns='urn:xmpp:jingle-message:0' id='` + id + `'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, phone, "Dino's call ringing", is(call.EventIncoming, id), 5*time.Second)
+		if err := phone.Handle(id).Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<proceed") && strings.Contains(s.Raw, id) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unknownSession := iqIs("error", "<item-not-found", "<unknown-session xmlns='urn:xmpp:jingle:errors:1'")
+
+	// Dino, the caller, starts Jingle after the proceed (XEP-0353 §3.6).
+	first := "dino-call-1"
+	answered(first)
+	// Before: a session-initiate from another account, and one from Dino
+	// for a session that does not exist.
+	if got, err := tybalt.IQ(ctx, "x1", dinoInitiate("x1", tybalt.JID(), phoneJID, first)); err != nil || unknownSession(got) != nil {
+		t.Errorf("session-initiate from a stranger: %v %s", err, got.Raw)
+	}
+	if got, err := dino.IQ(ctx, "x2", dinoInitiate("x2", dino.JID(), phoneJID, "no-such-call")); err != nil || unknownSession(got) != nil {
+		t.Errorf("session-initiate for no call: %v %s", err, got.Raw)
+	}
+	mark := dino.Len()
+	got, err := dino.IQ(ctx, "si1", dinoInitiate("si1", dino.JID(), phoneJID, first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type() != "result" {
+		t.Errorf("session-initiate answered %s", got.Raw)
+	}
+	terminate, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool {
+		return s.Name == "iq" && s.Type() == "set" && strings.Contains(s.Raw, "session-terminate")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasAttr("sid", first)(terminate) || !strings.Contains(terminate.Raw, "<unsupported-applications") {
+		t.Errorf("terminate: %s", terminate.Raw)
+	}
+	if terminate.Index < got.Index {
+		t.Errorf("the session-terminate (%d) went out before the answer to the session-initiate (%d)", terminate.Index, got.Index)
+	}
+	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, first) }); err != nil {
+		t.Errorf("no JMI finish after the terminate: %v", err)
+	}
+	ev := waitEvent(t, phone, "the call finished", is(call.EventFinished, first), 5*time.Second)
+	if ev.Device.String() != phoneJID || ev.Reason != "unsupported-applications" {
+		t.Errorf("finished by %s with %q, want by the phone with unsupported-applications", ev.Device, ev.Reason)
+	}
+	// The session is over: a second session-initiate is unknown.
+	if got, err := dino.IQ(ctx, "si1b", dinoInitiate("si1b", dino.JID(), phoneJID, first)); err != nil || unknownSession(got) != nil {
+		t.Errorf("session-initiate for an ended call: %v %s", err, got.Raw)
+	}
+
+	// Dino hangs up a call answered here with session-terminate.
+	second := "dino-call-2"
+	answered(second)
+	if got, err := tybalt.IQ(ctx, "x3", dinoTerminate("x3", phoneJID, second)); err != nil || unknownSession(got) != nil {
+		t.Errorf("session-terminate from a stranger: %v %s", err, got.Raw)
+	}
+	if info, _, _ := phone.Handle(second).Info(ctx); info.State != call.StateActive {
+		t.Errorf("a stranger's session-terminate ended the call: %v", info.State)
+	}
+	mark = dino.Len()
+	if got, err := dino.IQ(ctx, "st2", dinoTerminate("st2", phoneJID, second)); err != nil || got.Type() != "result" {
+		t.Fatalf("session-terminate answered %v %s", err, got.Raw)
+	}
+	ev = waitEvent(t, phone, "the call finished by Dino", is(call.EventFinished, second), 5*time.Second)
+	if ev.Device.String() != dino.JID() || ev.Reason != "cancel" {
+		t.Errorf("finished by %s with %q, want by Dino with cancel", ev.Device, ev.Reason)
+	}
+	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, second) }); err != nil {
+		t.Errorf("no JMI finish in answer to the hang-up: %v", err)
+	}
+}
