@@ -626,23 +626,17 @@ func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, 
 			Complete string `xml:"complete,attr"`
 			Last     string `xml:"http://jabber.org/protocol/rsm set>last"`
 		} `xml:"urn:xmpp:mam:2 fin"`
-		Error struct {
-			Conditions []struct {
-				XMLName xml.Name
-			} `xml:",any"`
-		} `xml:"error"`
 	}
 	if err := c.sess().UnmarshalIQElement(ctx, query, stanza.IQ{Type: stanza.SetIQ}, &resp); err != nil {
+		// mellium returns an error answer as a stanza.Error. An after the
+		// archive does not know is item-not-found (XEP-0313 §4.3, XEP-0059
+		// §2.6).
+		if after != "" && errors.Is(err, stanza.Error{Condition: stanza.ItemNotFound}) {
+			return "", false, fmt.Errorf("%w: %v", errArchiveIDGone, err)
+		}
 		return "", false, err
 	}
 	if resp.Type == "error" {
-		for _, cond := range resp.Error.Conditions {
-			// XEP-0313 §4.3 (and XEP-0059 §2.6): an after the archive does
-			// not know is item-not-found.
-			if after != "" && cond.XMLName.Space == nsStanzaErrors && cond.XMLName.Local == "item-not-found" {
-				return "", false, errArchiveIDGone
-			}
-		}
 		return "", false, errors.New("the server refused the archive query")
 	}
 	return strings.TrimSpace(resp.Fin.Last), resp.Fin.Complete == "true", nil
