@@ -380,7 +380,9 @@ func TestE2EJingleDino(t *testing.T) {
 	if terminate.Index < got.Index {
 		t.Errorf("the session-terminate (%d) went out before the answer to the session-initiate (%d)", terminate.Index, got.Index)
 	}
-	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, first) }); err != nil {
+	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool {
+		return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, first)
+	}); err != nil {
 		t.Errorf("no JMI finish after the terminate: %v", err)
 	}
 	ev := waitEvent(t, phone, "the call finished", is(call.EventFinished, first), 5*time.Second)
@@ -409,7 +411,9 @@ func TestE2EJingleDino(t *testing.T) {
 	if ev.Device.String() != dino.JID() || ev.Reason != "cancel" {
 		t.Errorf("finished by %s with %q, want by Dino with cancel", ev.Device, ev.Reason)
 	}
-	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, second) }); err != nil {
+	if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool {
+		return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, second)
+	}); err != nil {
 		t.Errorf("no JMI finish in answer to the hang-up: %v", err)
 	}
 }
