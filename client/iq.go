@@ -37,38 +37,98 @@ type inIQ struct {
 }
 
 // readIQ reads the rest of the IQ whose start is start from t.
+// Whatever goes wrong, the raw attributes come back, so that the IQ can be
+// answered.
 func readIQ(t xml.TokenReader, start *xml.StartElement) (inIQ, error) {
-	iq := inIQ{from: attr(*start, "from"), to: attr(*start, "to"), id: attr(*start, "id"), typ: attr(*start, "type")}
+	envelope := inIQ{from: attr(*start, "from"), to: attr(*start, "to"), id: attr(*start, "id"), typ: attr(*start, "type")}
 	var b bytes.Buffer
 	enc := xml.NewEncoder(&b)
-	if err := enc.EncodeToken(*start); err != nil {
+	err := enc.EncodeToken(*start)
+	if err == nil {
+		_, err = xmlstream.Copy(enc, t)
+	}
+	if err == nil {
+		err = enc.Flush()
+	}
+	if err != nil {
+		return envelope, err
+	}
+	iq, err := parseIQ(b.Bytes())
+	if err != nil {
+		return envelope, err
+	}
+	return iq, nil
+}
+
+// parseIQ reads an IQ from its bytes: its raw attributes and its first
+// child.
+func parseIQ(raw []byte) (inIQ, error) {
+	var iq inIQ
+	if len(raw) > maxIQSize {
+		return iq, fmt.Errorf("an IQ of %d bytes is over the limit of %d", len(raw), maxIQSize)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	start, err := firstStart(dec)
+	if err != nil {
 		return iq, err
 	}
-	if _, err := xmlstream.Copy(enc, t); err != nil {
-		return iq, err
+	if start.Name.Local != "iq" {
+		return iq, fmt.Errorf("<%s> is not an IQ", start.Name.Local)
 	}
-	if err := enc.Flush(); err != nil {
-		return iq, err
-	}
-	iq.raw = b.Bytes()
-	dec := xml.NewDecoder(bytes.NewReader(iq.raw))
-	depth := 0
-	for {
+	iq = inIQ{from: attr(start, "from"), to: attr(start, "to"), id: attr(start, "id"), typ: attr(start, "type"), raw: raw}
+	// Read to its end, so that what is kept is well-formed; the first child
+	// is the payload.
+	for depth := 1; depth > 0; {
 		tok, err := dec.Token()
 		if err != nil {
-			return iq, nil // no child: an empty payload
+			return inIQ{}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
-			depth++
-			if depth == 2 {
+			if depth == 1 && iq.payload.Name.Local == "" {
 				iq.payload = tok.Copy()
-				return iq, nil
 			}
+			depth++
 		case xml.EndElement:
 			depth--
 		}
 	}
+	return iq, nil
+}
+
+// maxIQSize bounds what the client decodes of one IQ: far above any Jingle
+// session-initiate (a few KiB), far below what a server lets through.
+const maxIQSize = 256 << 10
+
+// rosterItem is one item of a roster push.
+type rosterItem struct {
+	JID          string `xml:"jid,attr"`
+	Subscription string `xml:"subscription,attr"`
+}
+
+// decodeRosterPush reads the items of a roster push (RFC 6121 §2.1.6).
+func decodeRosterPush(raw []byte) ([]rosterItem, error) {
+	var push struct {
+		Items []rosterItem `xml:"jabber:iq:roster query>item"`
+	}
+	if err := xml.Unmarshal(raw, &push); err != nil {
+		return nil, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+	}
+	return push.Items, nil
+}
+
+// decodeJingle reads the little of a Jingle IQ the client needs.
+func decodeJingle(raw []byte) (jingleRequest, error) {
+	var req struct {
+		Jingle jingleRequest `xml:"urn:xmpp:jingle:1 jingle"`
+	}
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		return jingleRequest{}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+	}
+	if req.Jingle.SID == "" || req.Jingle.Action == "" {
+		return jingleRequest{}, fmt.Errorf("%w: a Jingle element without sid or action", jmi.ErrMalformed)
+	}
+	return req.Jingle, nil
 }
 
 // handleIQ answers every IQ get or set addressed to this device, from its
@@ -174,18 +234,13 @@ func (c *Client) rosterPush(t xmlstream.TokenWriter, iq inIQ) error {
 		c.log.Warn("refused a roster push not from our own account", "from", iq.from, "id", iq.id)
 		return c.replyError(t, iq, "cancel", "service-unavailable", nil)
 	}
-	var push struct {
-		Items []struct {
-			JID          string `xml:"jid,attr"`
-			Subscription string `xml:"subscription,attr"`
-		} `xml:"jabber:iq:roster query>item"`
-	}
-	if err := xml.Unmarshal(iq.raw, &push); err != nil {
+	items, err := decodeRosterPush(iq.raw)
+	if err != nil {
 		c.log.Warn("refused a malformed roster push", "id", iq.id, "err", err)
 		return c.replyError(t, iq, "modify", "bad-request", nil)
 	}
 	c.mu.Lock()
-	for _, it := range push.Items {
+	for _, it := range items {
 		j, err := jid.Parse(it.JID)
 		if err != nil {
 			c.log.Warn("roster push: an item with a bad JID", "jid", it.JID, "err", err)
@@ -243,13 +298,11 @@ func (j jingleRequest) condition() jmi.Condition {
 //   - anything else is <item-not-found/> with <unknown-session/>
 //     (XEP-0166 §7.2).
 func (c *Client) jingleIQ(t xmlstream.TokenWriter, iq inIQ) error {
-	var req struct {
-		Jingle jingleRequest `xml:"urn:xmpp:jingle:1 jingle"`
-	}
-	if err := xml.Unmarshal(iq.raw, &req); err != nil || req.Jingle.SID == "" {
+	j, err := decodeJingle(iq.raw)
+	if err != nil {
+		c.log.Warn("refused a malformed Jingle IQ", "from", iq.from, "id", iq.id, "err", err)
 		return c.replyError(t, iq, "modify", "bad-request", nil)
 	}
-	j := req.Jingle
 	unknown := func() error {
 		c.log.Warn("Jingle for no call answered here", "from", iq.from, "sid", j.SID, "action", j.Action)
 		return c.replyError(t, iq, "cancel", "item-not-found", xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Space: nsJingleErrors, Local: "unknown-session"}}))
