@@ -48,9 +48,10 @@ call to another device, it goes on there; either way jmi call follows it.
   --ring-timeout D     how long to wait for an answer (default 45s)
   --hangup-after D     hang up after D in the call (default: wait)
 
-Exit status: 0 answered and finished, 1 error (also when the call history
-could not be written, once the call has ended), 2 usage, 3 declined,
-4 not answered (withdrawn or timed out).
+Exit status: 0 answered and finished, 1 error (also a call that failed: the
+server or the peer bounced it; and when the call history could not be
+written, once the call has ended), 2 usage, 3 declined, 4 not answered
+(withdrawn or timed out).
 
 `
 
@@ -207,10 +208,10 @@ func (s *session) close() {
 func (s *session) closedErr() error {
 	err := s.c.Err()
 	if errors.Is(err, client.ErrConflict) {
-		return fmt.Errorf("stopped: another session logged in as %s, and the server closed this one (%v); run one jmi per device, or give each its own --resource", s.account, err)
+		return fmt.Errorf("stopped: another session logged in as %s, and the server closed this one (%s); run one jmi per device, or give each its own --resource", s.account, clean(err.Error()))
 	}
 	if err != nil {
-		return fmt.Errorf("stopped: %w", err)
+		return fmt.Errorf("stopped: %s", clean(err.Error()))
 	}
 	return errors.New("the connection closed")
 }
@@ -225,10 +226,11 @@ func (s *session) historyTold(stderr io.Writer, cmd, consequence string) error {
 		if consequence != "" {
 			consequence = "; " + consequence
 		}
-		fmt.Fprintf(stderr, "jmi %s: THE CALL HISTORY COULD NOT BE WRITTEN: %v.\njmi %s: what is shown here may be missing from \"jmi log\"%s\n", cmd, err, cmd, consequence)
+		// The error names a call id, which comes from the network.
+		fmt.Fprintf(stderr, "jmi %s: THE CALL HISTORY COULD NOT BE WRITTEN: %s.\njmi %s: what is shown here may be missing from \"jmi log\"%s\n", cmd, clean(err.Error()), cmd, consequence)
 	}
 	if err != nil {
-		return fmt.Errorf("the call history could not be written: %d event(s) not recorded, the first: %w", n, err)
+		return fmt.Errorf("the call history could not be written: %d event(s) not recorded, the first: %s", n, clean(err.Error()))
 	}
 	return nil
 }
@@ -326,6 +328,10 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 			case call.EventRetracted:
 				return &statusError{status: exitNotAnswered, err: errors.New("not answered")}
 			case call.EventFinished:
+				if ev.Failed {
+					// A message of the call bounced (call.Bounced).
+					return fmt.Errorf("the call failed: %s", ev.Reason)
+				}
 				return nil
 			}
 		case <-hangup:
