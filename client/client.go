@@ -672,16 +672,15 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// RecordErr returns the first error Config.Recorder returned, and how many
-// events it failed to record in all; nil and 0 while every event was
-// recorded. A failed event is still delivered (the user must see the call),
+// RecordErr returns how many events Config.Recorder failed to record, and
+// the first error it returned; 0 and nil while every event was recorded. A failed event is still delivered (the user must see the call),
 // so the history lacks something the user was shown: tell the user. It is
 // set before the event whose recording failed is delivered, so checking it
 // after each event names the first one the history lacks.
-func (c *Client) RecordErr() (first error, failures int) {
+func (c *Client) RecordErr() (failures int, first error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.recordErr, c.recordFailures
+	return c.recordFailures, c.recordErr
 }
 
 // Close ends the session and waits for every goroutine of the client.

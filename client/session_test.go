@@ -125,7 +125,7 @@ func TestE2ERecorderFailure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	phone := w.dialWith(t, "juliet", "phone", Config{Trust: trustAll, Recorder: failingRecorder{}})
-	if err, n := phone.RecordErr(); err != nil || n != 0 {
+	if n, err := phone.RecordErr(); err != nil || n != 0 {
 		t.Fatalf("RecordErr before any event: %v %d", err, n)
 	}
 	romeo := w.device(t, "romeo", "orchard")
@@ -134,7 +134,7 @@ func TestE2ERecorderFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "the call, though not recorded", is(call.EventIncoming, id), 5*time.Second)
-	err, n := phone.RecordErr()
+	n, err := phone.RecordErr()
 	if !errors.Is(err, errDiskFull) || n < 1 {
 		t.Fatalf("RecordErr when the event is read: %v %d, want the recorder's error", err, n)
 	}

@@ -220,7 +220,7 @@ func (s *session) closedErr() error {
 // what the user was shown may be missing from "jmi log", and the user must
 // know. It returns the failure (nil while every event was recorded).
 func (s *session) historyTold(stderr io.Writer, cmd, consequence string) error {
-	err, n := s.c.RecordErr()
+	n, err := s.c.RecordErr()
 	if err != nil && !s.historyFailed {
 		s.historyFailed = true
 		if consequence != "" {
