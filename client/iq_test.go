@@ -69,3 +69,20 @@ func TestDecodeIQs(t *testing.T) {
 		t.Error("an IQ over the limit was accepted")
 	}
 }
+
+// BenchmarkParseIQ measures reading Dino's session-initiate (about 1.5 KB,
+// the largest IQ the client decodes) and its few Jingle attributes.
+func BenchmarkParseIQ(b *testing.B) {
+	raw := []byte(dinoInitiate("si1", "romeo@montague.example/dino", "juliet@capulet.example/phone", "sid-1"))
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		iq, err := parseIQ(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := decodeJingle(iq.raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
