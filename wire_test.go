@@ -237,7 +237,7 @@ func TestErrors(t *testing.T) {
 		{"entity-expansion", "<!DOCTYPE m [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><message/>", jmi.ErrDTD},
 		// XEP-0167's media is an SDP token: a newline in it forged a row of
 		// jmi log.
-		{"media-newline", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio&#10;2026-01-01 00:00:00  incoming  mallory'/></propose>", jmi.ErrBadMedia},
+		{"file:media-newline", "", jmi.ErrBadMedia},
 		{"media-escape", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='\x1b[2Jaudio'/></propose>", jmi.ErrMalformed},
 		{"media-escape-reference", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='&#x9;audio'/></propose>", jmi.ErrBadMedia},
 		{"media-space", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='au dio'/></propose>", jmi.ErrBadMedia},

@@ -165,9 +165,13 @@ var errNotOurs = errors.New("no JMI element")
 
 // Receive takes one <message/> exactly as it arrived on the stream and
 // returns what to do. Input that is refused (malformed, forged, from an
-// archive that is not ours, for another query) comes back as one
-// EventIgnored with the reason, and changes nothing. A message without a
-// JMI element gives no effect.
+// archive that is not ours, for another query, from an address that does
+// not parse, a message of type error that is no bounce of ours) comes back
+// as one EventIgnored with the reason, and changes nothing. A message
+// without a JMI element gives no effect. The bounce of a propose or proceed
+// this device sent ends that call as failed (call.Bounced). A <delay/>
+// counts only when our own server put it there, and no stamp is later than
+// now.
 func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
 	in, err := d.unwrap(stanza)
 	if errors.Is(err, errNotOurs) {

@@ -340,21 +340,3 @@ func TestDevicePresence(t *testing.T) {
 		t.Errorf("got %s, %v", b, err)
 	}
 }
-
-// FuzzDeviceReceive: no bytes make Receive panic, and refused input changes
-// no state.
-func FuzzDeviceReceive(f *testing.F) {
-	f.Add([]byte(propose))
-	f.Add([]byte(`<message from='juliet@capulet.example'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`))
-	f.Add([]byte(`<message><result xmlns='urn:xmpp:mam:2' queryid='q1' id='a'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T09:59:50Z'/>` + propose + `</forwarded></result></message>`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		d := newTestDevice()
-		d.StartCatchUp(t0, "q1")
-		effs := d.Receive(t0, in)
-		if len(effs) == 1 {
-			if n, ok := effs[0].(call.Notify); ok && n.Event.Type == call.EventIgnored && len(d.Calls()) != 0 {
-				t.Fatalf("refused input changed state: %q", in)
-			}
-		}
-	})
-}
