@@ -222,3 +222,52 @@ func TestListenHistoryFull(t *testing.T) {
 		t.Errorf("history %+v, want only the first call, still active", entries)
 	}
 }
+
+// TestCallHistoryFull: the disk fills while "jmi call" rings. It says so
+// plainly, carries the call on to its end (answered, then hung up by the
+// callee), then exits 1 instead of 0.
+func TestCallHistoryFull(t *testing.T) {
+	dir, fill := fullDisk(t)
+	w := newListenWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errOut := &syncBuffer{}
+	status := make(chan int, 1)
+	go func() {
+		status <- runEnv(ctx, env{
+			args:  []string{"call", "--ca-file", w.srv.CAFile, "--data-dir", dir, "romeo@" + w.srv.Domain},
+			stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: errOut, getenv: w.julietEnv(true),
+		})
+	}()
+	var id string
+	deadline := time.After(20 * time.Second)
+	for id == "" {
+		select {
+		case ev := <-w.romeo.Events():
+			if ev.Type == call.EventIncoming {
+				id = ev.ID
+			}
+		case <-deadline:
+			t.Fatalf("Romeo's device did not ring; stderr:\n%s", errOut)
+		}
+	}
+	fill()
+	if err := w.romeo.Handle(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	errOut.waitFor(t, "THE CALL HISTORY COULD NOT BE WRITTEN")
+	select {
+	case st := <-status:
+		t.Fatalf("exited with %d while the call was up; stderr:\n%s", st, errOut)
+	default:
+	}
+	if err := w.romeo.Handle(id).HangUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := exitStatus(t, status, errOut); st != exitError {
+		t.Errorf("status %d after an answered call the history lacks, want %d; stderr:\n%s", st, exitError, errOut)
+	}
+	if !strings.Contains(errOut.String(), "jmi call: the call history could not be written") {
+		t.Errorf("no last word of the failure:\n%s", errOut)
+	}
+}
