@@ -172,15 +172,22 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 // call ring twice or too late: roster (for trust), carbons, the start of
 // the catch-up, presence, then the archive query.
 func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
+	// The fetched roster replaces the one we had: a contact removed while
+	// we were offline is trusted no more. It is swapped in before the
+	// iterator is closed: mellium reads the stream on only then, so no push
+	// that followed the answer can be overwritten by it.
 	iter := roster.Fetch(ctx, s)
+	fetched := map[string]string{}
 	for iter.Next() {
 		item := iter.Item()
-		c.mu.Lock()
-		c.roster[item.JID.Bare().String()] = item.Subscription
-		c.mu.Unlock()
+		fetched[item.JID.Bare().String()] = item.Subscription
 	}
 	if err := iter.Err(); err != nil {
-		c.log.Warn("fetching the roster", "err", err)
+		c.log.Warn("fetching the roster; trust stays as it was", "err", err)
+	} else {
+		c.mu.Lock()
+		c.roster = fetched
+		c.mu.Unlock()
 	}
 	iter.Close()
 	if err := carbons.Enable(ctx, s); err != nil {

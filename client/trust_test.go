@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -415,5 +417,69 @@ func TestE2EJingleDino(t *testing.T) {
 		return strings.Contains(s.Raw, "<finish") && strings.Contains(s.Raw, second)
 	}); err != nil {
 		t.Errorf("no JMI finish in answer to the hang-up: %v", err)
+	}
+}
+
+// TestE2ERosterAfterReconnect: a contact removed while the device was
+// offline is not trusted once it is back: the roster fetched after the
+// reconnect replaces the one the device had, instead of adding to it.
+func TestE2ERosterAfterReconnect(t *testing.T) {
+	w := newWorld(t)
+	d := w.srv.Domain
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone := w.dialWith(t, "juliet", "phone", Config{})
+	desk := w.raw(t, "juliet", "desk")
+	if _, err := desk.IQ(ctx, "roster", `<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>`); err != nil {
+		t.Fatal(err)
+	}
+	romeo := w.device(t, "romeo", "orchard")
+	if err := romeo.sendRaw(ctx, `<presence type='subscribe' to='juliet@`+d+`'/>`); err != nil {
+		t.Fatal(err)
+	}
+	mark := desk.Len()
+	if err := desk.Send(`<presence type='subscribed' to='romeo@` + d + `'/>`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.WaitAfter(ctx, mark, hasAttr("subscription", "from")); err != nil {
+		t.Fatal(err)
+	}
+	romeoJID := jid.MustParse("romeo@" + d)
+	// The phone answers a ping after the push that came before it.
+	if _, err := desk.IQ(ctx, "ping", `<iq type='get' id='ping' to='juliet@`+d+`/phone'><ping xmlns='urn:xmpp:ping'/></iq>`); err != nil {
+		t.Fatal(err)
+	}
+	if !phone.rosterTrust(romeoJID) {
+		t.Fatal("approved Romeo is not trusted")
+	}
+
+	// While the server is down, Juliet's roster loses Romeo (her roster
+	// store is emptied: what a removal from another client, while this
+	// device was offline, leaves behind).
+	if err := w.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(w.srv.Dir, "data", d, "roster", "juliet.dat")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The phone is back once another device of Juliet's sees its presence,
+	// which it sends after it fetched the roster.
+	desk2 := w.raw(t, "juliet", "desk2")
+	if err := desk2.Send(`<presence/>`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk2.Wait(ctx, func(s rawxmpp.Stanza) bool {
+		return s.Name == "presence" && s.From() == "juliet@"+d+"/phone" && s.Type() == ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := phone.logins.Load(); n != 2 {
+		t.Errorf("the phone logged in %d times, want twice", n)
+	}
+	if phone.rosterTrust(romeoJID) {
+		t.Error("Romeo, removed from the roster while the phone was offline, is still trusted after it came back")
 	}
 }
