@@ -36,11 +36,37 @@ type inIQ struct {
 	raw []byte
 }
 
+// iqEnvelope reads from, to, id and type of an IQ start. id and type are
+// read as mellium v0.22.0 reads them (getIDTyp in session.go: by local
+// name, whatever the attribute's namespace): mellium decides from those
+// whether an IQ needs an answer and whether the handler wrote it, and an
+// answer with another id would not count; mellium's own answer then parses
+// the from and ends the stream when it cannot. from and to are the plain
+// attributes only: the server stamps the plain from, while a namespaced
+// one (x:from=”) is the sender's to choose, and must never pass for our
+// own server.
+func iqEnvelope(start xml.StartElement) inIQ {
+	iq := inIQ{from: attr(start, "from"), to: attr(start, "to")}
+	idIdx, typIdx := -1, -1
+	for i, a := range start.Attr {
+		switch a.Name.Local {
+		case "id":
+			iq.id, idIdx = a.Value, i
+		case "type":
+			iq.typ, typIdx = a.Value, i
+		}
+		if idIdx > -1 && typIdx > -1 {
+			break
+		}
+	}
+	return iq
+}
+
 // readIQ reads the rest of the IQ whose start is start from t.
 // Whatever goes wrong, the raw attributes come back, so that the IQ can be
 // answered.
 func readIQ(t xml.TokenReader, start *xml.StartElement) (inIQ, error) {
-	envelope := inIQ{from: attr(*start, "from"), to: attr(*start, "to"), id: attr(*start, "id"), typ: attr(*start, "type")}
+	envelope := iqEnvelope(*start)
 	var b bytes.Buffer
 	enc := xml.NewEncoder(&b)
 	err := enc.EncodeToken(*start)
@@ -57,6 +83,8 @@ func readIQ(t xml.TokenReader, start *xml.StartElement) (inIQ, error) {
 	if err != nil {
 		return envelope, err
 	}
+	// The envelope as mellium saw it, not as it reads after re-encoding.
+	iq.from, iq.to, iq.id, iq.typ = envelope.from, envelope.to, envelope.id, envelope.typ
 	return iq, nil
 }
 
@@ -75,7 +103,8 @@ func parseIQ(raw []byte) (inIQ, error) {
 	if start.Name.Local != "iq" {
 		return iq, fmt.Errorf("<%s> is not an IQ", start.Name.Local)
 	}
-	iq = inIQ{from: attr(start, "from"), to: attr(start, "to"), id: attr(start, "id"), typ: attr(start, "type"), raw: raw}
+	iq = iqEnvelope(start)
+	iq.raw = raw
 	// Read to its end, so that what is kept is well-formed; the first child
 	// is the payload.
 	for depth := 1; depth > 0; {

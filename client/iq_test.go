@@ -17,6 +17,7 @@ var iqSeeds = []string{
 	`<iq type='set' id='j3'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate'/></iq>`,
 	`<iq type='get' id='e'/>`,
 	`<iq type='get' id='x'><a xmlns='urn:x'><b/></a><c/></iq>`,
+	`<iq xmlns:x='urn:x' type='get' x:id='a' id='b' x:from='' from='m@e.example/r'><query xmlns='jabber:iq:version'/></iq>`,
 	`<message/>`,
 	`<iq><unclosed>`,
 	`<!DOCTYPE iq><iq/>`,
@@ -60,7 +61,13 @@ func TestDecodeIQs(t *testing.T) {
 	if _, err := decodeJingle([]byte(iqSeeds[6])); err == nil {
 		t.Error("a Jingle IQ without sid was accepted")
 	}
-	for _, bad := range iqSeeds[9:] {
+	// id and type as mellium reads them (by local name, the first pair);
+	// from only the plain attribute, which the server stamps.
+	iq, err = parseIQ([]byte(iqSeeds[9]))
+	if err != nil || iq.id != "a" || iq.typ != "get" || iq.from != "m@e.example/r" {
+		t.Errorf("namespaced attributes: %+v %v", iq, err)
+	}
+	for _, bad := range iqSeeds[10:] {
 		if _, err := parseIQ([]byte(bad)); err == nil {
 			t.Errorf("parseIQ(%q) accepted it", bad)
 		}

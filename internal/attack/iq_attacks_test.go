@@ -58,6 +58,56 @@ var iqAttacks = []attack{
 		},
 	},
 	{
+		// mellium reads id, type and from by their local name, whatever
+		// their namespace: an answer built from other attributes than its
+		// own would not count as one, and its default answer would end the
+		// stream.
+		name: "unparsable from: namespaced id, type and from beside the plain ones->answered as mellium reads them",
+		send: func(w *world, _ scene) []sent {
+			var rows []sent
+			for i, attrs := range []string{
+				`type='get' x:id='ia-ns-1' id='ia-ns-plain-1'`,
+				`x:id='ia-ns-2' type='get' id='ia-ns-plain-2'`,
+				`id='ia-ns-3' x:type='result' type='get'`,
+				`x:from='tybalt@` + w.srv.Domain + `/sword' type='get' id='ia-ns-4'`,
+			} {
+				_ = i
+				rows = append(rows, sent{"mallory", `<iq xmlns:x='urn:example:x' ` + attrs + ` to='` + w.julietFull() + `'><query xmlns='jabber:iq:version'/></iq>`})
+			}
+			return rows
+		},
+		check: func(t *testing.T, w *world, r outcome) {
+			onlyIgnored(t, r)
+			// Each is answered once, to Mallory (never to the from she
+			// chose), with the id mellium read: which of the two that is
+			// depends on the order Prosody writes the attributes in.
+			rows := map[string]int{"ia-ns-1": 1, "ia-ns-plain-1": 1, "ia-ns-2": 2, "ia-ns-plain-2": 2, "ia-ns-3": 3, "ia-ns-4": 4}
+			answered := map[int]int{}
+			for _, st := range r.got["mallory"] {
+				answered[rows[st.ID()]]++
+				if st.Name != "iq" || st.Type() != "error" || !strings.Contains(st.Raw, "<service-unavailable") || st.To() != w.conn("mallory").JID() {
+					t.Errorf("mallory received: %s", st.Raw)
+				}
+			}
+			for row := 1; row <= 4; row++ {
+				if answered[row] != 1 {
+					t.Errorf("IQ %d answered %d times, want once", row, answered[row])
+				}
+			}
+			nothingReached(t, r, "romeo", "tybalt", "benvolio")
+		},
+	},
+	{
+		name: "unparsable from: a roster push with x:from='' (our server's absent from)->refused",
+		send: func(w *world, _ scene) []sent {
+			return []sent{{"mallory", `<iq xmlns:x='urn:example:x' x:from='' type='set' id='ia-push-ns' to='` + w.julietFull() + `'><query xmlns='jabber:iq:roster'><item jid='` + w.bare("mallory") + `' subscription='both'/></query></iq>`}}
+		},
+		check: func(t *testing.T, w *world, r outcome) {
+			onlyIgnored(t, r)
+			onlyAnswer(t, w, r, "mallory", "ia-push-ns", "error", "<service-unavailable")
+		},
+	},
+	{
 		name: "unparsable from: results and errors nobody asked for->no answer",
 		send: func(w *world, _ scene) []sent {
 			return []sent{
