@@ -286,6 +286,12 @@ func (d *Device) unwrap(stanza []byte) (received, error) {
 			if bounceErr, err = readStanzaError(dec); err != nil {
 				return received{sig: sig}, err
 			}
+		case isError:
+			// An error carries nothing else we read: no carbon or archive
+			// result inside it is a signal either.
+			if err := dec.Skip(); err != nil {
+				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
 			// XEP-0280 §11: a carbon comes from our own bare JID, or it is
 			// forged ("Juliet answered on her other phone").

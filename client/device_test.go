@@ -81,6 +81,9 @@ func TestDeviceReceive(t *testing.T) {
 			"event ignored c1: error bounce of a ringing: not a signal"},
 		{"error message without JMI->nothing", "",
 			`<message from='romeo@montague.example' to='juliet@capulet.example/phone' type='error' id='unknown'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`, ""},
+		{"error message from our own server wrapping a carbon->no signal", "",
+			`<message from='juliet@capulet.example' to='juliet@capulet.example/phone' type='error'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+				`<message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`, ""},
 		{"carbon of an error message->not a signal", "",
 			`<message from='juliet@capulet.example' to='juliet@capulet.example/phone' type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
 				`<message from='romeo@montague.example/orchard' to='juliet@capulet.example/tablet' type='error'>` + proposeEl("c1") + `</message></forwarded></received></message>`,
