@@ -43,7 +43,7 @@ type inIQ struct {
 // answer with another id would not count; mellium's own answer then parses
 // the from and ends the stream when it cannot. from and to are the plain
 // attributes only: the server stamps the plain from, while a namespaced
-// one (x:from=”) is the sender's to choose, and must never pass for our
+// one (x:from="") is the sender's to choose, and must never pass for our
 // own server.
 func iqEnvelope(start xml.StartElement) inIQ {
 	iq := inIQ{from: attr(start, "from"), to: attr(start, "to")}
