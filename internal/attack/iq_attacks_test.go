@@ -90,7 +90,9 @@ var iqAttacks = []attack{
 				}
 			}
 			for row := 1; row <= 4; row++ {
-				if answered[row] != 1 {
+				// The third is a result where mellium reads x:type first,
+				// and then needs no answer.
+				if answered[row] != 1 && (row != 3 || answered[row] != 0) {
 					t.Errorf("IQ %d answered %d times, want once", row, answered[row])
 				}
 			}
