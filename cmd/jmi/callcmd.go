@@ -208,7 +208,9 @@ func (s *session) close() {
 func (s *session) closedErr() error {
 	err := s.c.Err()
 	if errors.Is(err, client.ErrConflict) {
-		return fmt.Errorf("stopped: another session logged in as %s, and the server closed this one (%s); run one jmi per device, or give each its own --resource", s.account, clean(err.Error()))
+		// What the server said, without the client's own words for it.
+		said := strings.TrimPrefix(err.Error(), client.ErrConflict.Error()+": ")
+		return fmt.Errorf("stopped: another session logged in as %s, and the server closed this one (%s); run one jmi per device, or give each its own --resource", s.account, clean(said))
 	}
 	if err != nil {
 		return fmt.Errorf("stopped: %s", clean(err.Error()))
