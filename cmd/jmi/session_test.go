@@ -120,7 +120,8 @@ func TestListenConflict(t *testing.T) {
 
 // fullDisk mounts a small tmpfs on a new directory and returns it, with a
 // function that fills it to the last byte. It skips the test where mounting
-// is not allowed (not root, or no CAP_SYS_ADMIN).
+// is not allowed (not root, or no CAP_SYS_ADMIN). It unmounts lazily at
+// the end, so that a command still closing its files cannot keep it busy.
 func fullDisk(t *testing.T) (dir string, fill func()) {
 	t.Helper()
 	dir = t.TempDir()
@@ -128,7 +129,7 @@ func fullDisk(t *testing.T) (dir string, fill func()) {
 		t.Skipf("cannot mount a tmpfs to fill (needs root): %v %s", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		if out, err := exec.Command("umount", "--lazy", dir).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v %s", dir, err, out)
 		}
 	})
