@@ -299,6 +299,16 @@ var delays = []attack{
 			datedNow(t, w, r, "delay-3")
 		},
 	},
+	{
+		name: "a trusted contact's propose back-dated an hour in our server's name->rings now: offline storage speaks only at login",
+		send: func(w *world, _ scene) []sent {
+			return []sent{{"romeo", strings.Replace(proposeXML(w.julietBare(), "delay-4", "audio"), "<store", stampEl(w.srv.Domain, time.Now().Add(-time.Hour))+"<store", 1)}}
+		},
+		check: func(t *testing.T, w *world, r outcome) {
+			onlyRingingTo(t, r, "romeo", "delay-4")
+			datedNow(t, w, r, "delay-4")
+		},
+	},
 }
 
 func TestDelays(t *testing.T) { runTable(t, delays) }
