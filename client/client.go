@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmi-xmpp/jmi"
@@ -19,6 +20,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
+	"mellium.im/xmpp/stream"
 )
 
 // Config configures a Client. JID and Password are required; the zero value
@@ -49,7 +51,8 @@ type Config struct {
 	// the client does (Debug). Nil: silent.
 	Logger *slog.Logger
 	// Recorder, when set, records every event before it is delivered, so a
-	// call history never misses what the user was shown.
+	// call history never misses what the user was shown. When it fails,
+	// the event is delivered all the same and RecordErr says so.
 	Recorder interface{ Record(call.Event) error }
 	// StateFile, when set, keeps the id of the last archive result this
 	// device read, so that the catch-up after a restart reads on from there
@@ -59,6 +62,14 @@ type Config struct {
 
 // ErrClosed is returned by calls on a closed Client.
 var ErrClosed = errors.New("client: closed")
+
+// ErrConflict is why a client stops when the server ends its stream with
+// <conflict/> (RFC 6120 §4.9.3.3): another session logged in with the same
+// full JID and took its place. Reconnecting would take the place back and
+// start a fight that never ends (both reconnecting several times a second),
+// so the client stops: Err returns an error wrapping ErrConflict and Events
+// closes.
+var ErrConflict = errors.New("client: another session logged in with this device's full JID")
 
 // Client is one device of an XMPP account placing and answering calls.
 // Its methods are safe for concurrent use.
@@ -86,10 +97,18 @@ type Client struct {
 
 	events *eventQueue
 
-	mu      sync.Mutex
-	roster  map[string]string // bare JID → subscription
-	session *xmpp.Session     // replaced on reconnect; read through sess
-	pending [][]byte          // stanzas the loop could not send while offline
+	// logins counts the sessions established, the first one included.
+	logins atomic.Int64
+
+	mu  sync.Mutex
+	err error // why the client stopped on its own; see Err
+	// recordErr is the first failure of cfg.Recorder, recordFailures
+	// their number; see RecordErr.
+	recordErr      error
+	recordFailures int
+	roster         map[string]string // bare JID → subscription
+	session        *xmpp.Session     // replaced on reconnect; read through sess
+	pending        [][]byte          // stanzas the loop could not send while offline
 }
 
 // sess returns the current session.
@@ -138,6 +157,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.session = s
+	c.logins.Add(1)
 	c.wg.Add(2)
 	go c.serve()
 	go c.loop()
@@ -152,15 +172,22 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 // call ring twice or too late: roster (for trust), carbons, the start of
 // the catch-up, presence, then the archive query.
 func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
+	// The fetched roster replaces the one we had: a contact removed while
+	// we were offline is trusted no more. It is swapped in before the
+	// iterator is closed: mellium reads the stream on only then, so no push
+	// that followed the answer can be overwritten by it.
 	iter := roster.Fetch(ctx, s)
+	fetched := map[string]string{}
 	for iter.Next() {
 		item := iter.Item()
-		c.mu.Lock()
-		c.roster[item.JID.Bare().String()] = item.Subscription
-		c.mu.Unlock()
+		fetched[item.JID.Bare().String()] = item.Subscription
 	}
 	if err := iter.Err(); err != nil {
-		c.log.Warn("fetching the roster", "err", err)
+		c.log.Warn("fetching the roster; trust stays as it was", "err", err)
+	} else {
+		c.mu.Lock()
+		c.roster = fetched
+		c.mu.Unlock()
 	}
 	iter.Close()
 	if err := carbons.Enable(ctx, s); err != nil {
@@ -407,7 +434,13 @@ func (c *Client) apply(effs []call.Effect) {
 			}
 			if c.cfg.Recorder != nil {
 				if err := c.cfg.Recorder.Record(ev); err != nil {
-					c.log.Warn("recording", "sid", ev.ID, "err", err)
+					c.log.Error("recording", "sid", ev.ID, "event", ev.Type.String(), "err", err)
+					c.mu.Lock()
+					c.recordFailures++
+					if c.recordErr == nil {
+						c.recordErr = fmt.Errorf("client: recording the %s event of call %s: %w", ev.Type, ev.ID, err)
+					}
+					c.mu.Unlock()
 				}
 			}
 			c.events.push(ev)
@@ -427,6 +460,10 @@ func (c *Client) serve() {
 		case <-c.done:
 			return
 		default:
+		}
+		if errors.Is(err, stream.Conflict) {
+			c.stopWith(fmt.Errorf("%w: %v", ErrConflict, streamErrorText(err)))
+			return
 		}
 		c.log.Info("stream ended; reconnecting", "err", err)
 		if !c.reconnect() {
@@ -451,6 +488,7 @@ func (c *Client) reconnect() bool {
 			c.mu.Lock()
 			c.session = s
 			c.mu.Unlock()
+			c.logins.Add(1)
 			// setUp needs Serve running for its IQs.
 			c.wg.Add(1)
 			go func() {
@@ -492,50 +530,6 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	return nil
 }
 
-// handleIQ answers disco#info, advertising JMI, and follows roster pushes.
-func (c *Client) handleIQ(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-	iq, err := stanza.NewIQ(*start)
-	if err != nil {
-		return nil
-	}
-	tok, err := t.Token()
-	if err != nil {
-		return nil
-	}
-	payload, ok := tok.(xml.StartElement)
-	if !ok {
-		return nil
-	}
-	switch {
-	case iq.Type == stanza.GetIQ && payload.Name.Space == nsDiscoInfo:
-		var feats []xml.TokenReader
-		for _, f := range []string{nsDiscoInfo, jmi.NS, carbons.NS} {
-			feats = append(feats, xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "feature"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: f}}}))
-		}
-		identity := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
-			{Name: xml.Name{Local: "category"}, Value: "client"}, {Name: xml.Name{Local: "type"}, Value: "pc"}, {Name: xml.Name{Local: "name"}, Value: "jmi"}}})
-		query := xmlstream.Wrap(xmlstream.MultiReader(append([]xml.TokenReader{identity}, feats...)...), xml.StartElement{Name: xml.Name{Space: nsDiscoInfo, Local: "query"}})
-		_, err := xmlstream.Copy(t, iq.Result(query))
-		return err
-	case iq.Type == stanza.SetIQ && payload.Name.Space == roster.NS:
-		// A roster push: keep trust current.
-		d := xml.NewTokenDecoder(t)
-		var q struct {
-			Items []roster.Item `xml:"item"`
-		}
-		if err := d.DecodeElement(&q, &payload); err == nil {
-			c.mu.Lock()
-			for _, it := range q.Items {
-				c.roster[it.JID.Bare().String()] = it.Subscription
-			}
-			c.mu.Unlock()
-		}
-		_, err := xmlstream.Copy(t, iq.Result(nil))
-		return err
-	}
-	return nil
-}
-
 const (
 	nsDiscoInfo = `http://jabber.org/protocol/disco#info`
 	nsRSM       = `http://jabber.org/protocol/rsm`
@@ -561,8 +555,29 @@ func (c *Client) catchUp(qid, after string) {
 		// clocks and messages in flight; duplicates have no effect.
 		since = caughtUpAt.Add(-time.Minute)
 	}
+	fellBack := false
 	for page := 0; page < 1000; page++ {
 		last, complete, err := c.queryArchive(ctx, qid, since, after)
+		if errors.Is(err, errArchiveIDGone) && after != "" && !fellBack {
+			// The archive no longer has the position we read on from: it
+			// expired (Prosody keeps a week by default) or was reset. Read
+			// by time instead, and forget the position, so that the next
+			// catch-up saves a fresh one rather than asking again for the
+			// id that is gone.
+			c.log.Warn("the archive no longer has the saved position; catching up by time", "after", after, "since", since)
+			fellBack = true
+			stale := after
+			if err := c.run(ctx, func() {
+				if c.dev.LastArchiveID() == stale {
+					c.dev.SetLastArchiveID("")
+				}
+			}); err != nil {
+				return
+			}
+			after = ""
+			page--
+			continue
+		}
 		if err != nil {
 			c.log.Warn("archive catch-up", "err", err)
 			break
@@ -594,6 +609,10 @@ func field(v, value string) xml.TokenReader {
 		xml.StartElement{Name: xml.Name{Local: "field"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: v}}})
 }
 
+// errArchiveIDGone: the archive does not know the id a query asked to read
+// on after.
+var errArchiveIDGone = errors.New("the archive no longer has the id to read on after")
+
 // queryArchive asks for one page of our archive after the id after (or
 // since the time since) and returns the last id of the page.
 func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, after string) (last string, complete bool, err error) {
@@ -616,12 +635,59 @@ func (c *Client) queryArchive(ctx context.Context, qid string, since time.Time, 
 		} `xml:"urn:xmpp:mam:2 fin"`
 	}
 	if err := c.sess().UnmarshalIQElement(ctx, query, stanza.IQ{Type: stanza.SetIQ}, &resp); err != nil {
+		// mellium returns an error answer as a stanza.Error. An after the
+		// archive does not know is item-not-found (XEP-0313 §4.3, XEP-0059
+		// §2.6).
+		if after != "" && errors.Is(err, stanza.Error{Condition: stanza.ItemNotFound}) {
+			return "", false, fmt.Errorf("%w: %v", errArchiveIDGone, err)
+		}
 		return "", false, err
 	}
 	if resp.Type == "error" {
 		return "", false, errors.New("the server refused the archive query")
 	}
 	return strings.TrimSpace(resp.Fin.Last), resp.Fin.Complete == "true", nil
+}
+
+// streamErrorText is a stream error with the server's text, if any.
+func streamErrorText(err error) string {
+	var se stream.Error
+	if errors.As(err, &se) && len(se.Text) > 0 {
+		return fmt.Sprintf("%s (%s)", se.Err, se.Text[0].Value)
+	}
+	return err.Error()
+}
+
+// stopWith ends the client on its own, for a reason the application must
+// learn: Err returns err from now on, and Events closes.
+func (c *Client) stopWith(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	c.log.Error("stopping", "err", err)
+	c.Close()
+}
+
+// Err returns why the client stopped on its own (an error wrapping
+// ErrConflict), or nil while it runs and after Close. Read it when Events
+// closes without the application having called Close.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// RecordErr returns how many events Config.Recorder failed to record, and
+// the first error it returned; 0 and nil while every event was recorded. A failed event is still delivered (the user must see the call),
+// so the history lacks something the user was shown: tell the user. It is
+// set before the event whose recording failed is delivered, so checking it
+// after each event names the first one the history lacks.
+func (c *Client) RecordErr() (failures int, first error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recordFailures, c.recordErr
 }
 
 // Close ends the session and waits for every goroutine of the client.

@@ -51,5 +51,26 @@
 // By default a caller may make the device ring (and learn that it does)
 // only with a presence subscription in the roster ("from" or "both"), as
 // XEP-0353 §6 requires; Config.Trust replaces that rule. Calls from others
-// are recorded silently.
+// are recorded silently. The roster is fetched at login and follows the
+// server's roster pushes while the client runs; a push from anyone but our
+// own account is refused (RFC 6121 §2.1.6).
+//
+// # IQs
+//
+// The client answers every IQ get and set addressed to it, from the raw
+// attributes (a resource mellium cannot parse must not end the stream):
+// disco#info, ping, roster pushes, and Jingle (XEP-0166) for calls answered
+// here. Until jmi has a media stack, a session-initiate for such a call is
+// acknowledged and terminated with <unsupported-applications/>, and the
+// call finished; a session-terminate ends the call as a <finish/> would
+// (Dino hangs up only that way). Everything else gets
+// <service-unavailable/>.
+//
+// # When the client stops on its own
+//
+// After a <conflict/> stream error (another session logged in with the
+// same full JID) the client does not log in again, which would start a
+// fight between the two: it stops, Events closes and Err tells why. A
+// Config.Recorder that fails does not stop it: the event is delivered and
+// RecordErr tells the application, which must tell the user.
 package client

@@ -26,7 +26,8 @@ const accountHelp = `Account:
   --ca-file FILE   trust only this CA for the server's certificate
   --resource R     the resource, when --jid has none (default "jmi")
   --data-dir DIR   call history and state (default $JMI_DATA_DIR, else
-                   $XDG_DATA_HOME/jmi)
+                   $XDG_DATA_HOME/jmi); one jmi call or jmi listen at a
+                   time: a second one on the same directory fails at once
   --json           one JSON object per event on standard output
   -v               debug logs on standard error
 The password comes from $JMI_PASSWORD or, on a terminal, a prompt; there is
@@ -48,7 +49,8 @@ call to another device, it goes on there; either way jmi call follows it.
   --hangup-after D     hang up after D in the call (default: wait)
 
 Exit status: 0 answered and finished, 1 error (also a call that failed: the
-server or the peer bounced it), 2 usage, 3 declined, 4 not answered
+server or the peer bounced it; and when the call history could not be
+written, once the call has ended), 2 usage, 3 declined, 4 not answered
 (withdrawn or timed out).
 
 `
@@ -79,13 +81,19 @@ func (a *accountFlags) register(fs *flag.FlagSet) {
 
 // session is a logged-in device with its history and output.
 type session struct {
-	c    *client.Client
-	log  *calllog.Log
-	out  io.Writer
-	json bool
+	c   *client.Client
+	log *calllog.Log
+	// unlock releases the data directory's lock.
+	unlock func()
+	// account is the full JID asked for.
+	account jid.JID
+	out     io.Writer
+	json    bool
 	// since is when the session began: events of calls before it come from
 	// the archive's catch-up and are history, not news.
 	since time.Time
+	// historyFailed: the user was told that the history lacks events.
+	historyFailed bool
 }
 
 func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
@@ -120,8 +128,13 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 			return nil, err
 		}
 	}
+	unlock, err := lockDataDir(a.dataDir)
+	if err != nil {
+		return nil, err
+	}
 	history, err := calllog.Open(filepath.Join(a.dataDir, calllog.FileName))
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	level := slog.LevelWarn
@@ -141,6 +154,7 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 			tj, err := jid.Parse(t)
 			if err != nil {
 				history.Close()
+				unlock()
 				return nil, usageError("--trust %q: %v", t, err)
 			}
 			trusted[tj.Bare().String()] = true
@@ -151,13 +165,14 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 	c, err := client.Dial(ctx, cfg)
 	if err != nil {
 		history.Close()
+		unlock()
 		return nil, err
 	}
 	select {
 	case <-c.Ready():
 	case <-ctx.Done():
 	}
-	return &session{c: c, log: history, out: e.stdout, json: a.json, since: since}, nil
+	return &session{c: c, log: history, unlock: unlock, account: j, out: e.stdout, json: a.json, since: since}, nil
 }
 
 // password comes from $JMI_PASSWORD or, on a terminal, a prompt that does
@@ -186,6 +201,40 @@ func (s *session) close() {
 	for range s.c.Events() {
 	}
 	s.log.Close()
+	s.unlock()
+}
+
+// closedErr says why the client's events ended without our Close.
+func (s *session) closedErr() error {
+	err := s.c.Err()
+	if errors.Is(err, client.ErrConflict) {
+		// What the server said, without the client's own words for it.
+		said := strings.TrimPrefix(err.Error(), client.ErrConflict.Error()+": ")
+		return fmt.Errorf("stopped: another session logged in as %s, and the server closed this one (%s); run one jmi per device, or give each its own --resource", s.account, clean(said))
+	}
+	if err != nil {
+		return fmt.Errorf("stopped: %s", clean(err.Error()))
+	}
+	return errors.New("the connection closed")
+}
+
+// historyTold reports a failed history write the first time it sees one:
+// what the user was shown may be missing from "jmi log", and the user must
+// know. It returns the failure (nil while every event was recorded).
+func (s *session) historyTold(stderr io.Writer, cmd, consequence string) error {
+	n, err := s.c.RecordErr()
+	if err != nil && !s.historyFailed {
+		s.historyFailed = true
+		if consequence != "" {
+			consequence = "; " + consequence
+		}
+		// The error names a call id, which comes from the network.
+		fmt.Fprintf(stderr, "jmi %s: THE CALL HISTORY COULD NOT BE WRITTEN: %s.\njmi %s: what is shown here may be missing from \"jmi log\"%s\n", cmd, clean(err.Error()), cmd, consequence)
+	}
+	if err != nil {
+		return fmt.Errorf("the call history could not be written: %d event(s) not recorded, the first: %s", n, clean(err.Error()))
+	}
+	return nil
 }
 
 // show prints one event: a JSON line, or a line for a person.
@@ -229,10 +278,20 @@ func runCall(ctx context.Context, e env) error {
 		return err
 	}
 	defer s.close()
+	err = s.call(ctx, e, peer, *media, *hangupAfter)
+	if herr := s.historyTold(e.stderr, "call", "jmi call exits with status 1"); herr != nil {
+		// The call has ended: now say it failed, whatever its outcome.
+		return herr
+	}
+	return err
+}
+
+// call places the call and follows it until it ends.
+func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, hangupAfter time.Duration) error {
 	// The user's Ctrl-C ends what is under way, politely: a fresh context
 	// for the last messages.
 	bg := context.WithoutCancel(ctx)
-	h, err := s.c.Call(bg, peer, strings.Split(*media, ",")...)
+	h, err := s.c.Call(bg, peer, strings.Split(media, ",")...)
 	if err != nil {
 		return err
 	}
@@ -243,12 +302,13 @@ func runCall(ctx context.Context, e env) error {
 		select {
 		case ev, ok := <-s.c.Events():
 			if !ok {
-				return errors.New("the connection closed")
+				return s.closedErr()
 			}
 			if ev.ID != h.ID() {
 				continue
 			}
 			s.show(ev)
+			_ = s.historyTold(e.stderr, "call", "jmi call exits with status 1 when the call has ended")
 			if ev.MigratedTo != "" {
 				// The call goes on as another session, answered here: the
 				// peer moved it (§4.2), or both called at once and theirs
@@ -262,8 +322,8 @@ func runCall(ctx context.Context, e env) error {
 			switch ev.Type {
 			case call.EventProceeded:
 				answered = true
-				if *hangupAfter > 0 && hangup == nil {
-					hangup = time.After(*hangupAfter)
+				if hangupAfter > 0 && hangup == nil {
+					hangup = time.After(hangupAfter)
 				}
 			case call.EventRejected:
 				return &statusError{status: exitDeclined, err: errors.New("declined")}

@@ -29,6 +29,11 @@ here and exits; calls still ringing go on ringing on the other devices.
   --trust JID          trust this caller (repeatable; default: callers with
                        a presence subscription in the roster)
 
+It exits 1 when another session logs in with the same full JID (the server
+closes this one: run one jmi per device), and when the call history cannot
+be written: it says so at once, answers no new call, and exits once the
+calls under way here have ended.
+
 `
 
 // listener is the state of one "jmi listen": its loop is the only
@@ -47,7 +52,14 @@ type listener struct {
 	// inCall holds the calls answered here that have not ended: Ctrl-C
 	// hangs them up.
 	inCall map[string]bool
-	ended  int
+	// ringingHere holds the calls that ring here and are not answered or
+	// ended yet.
+	ringingHere map[string]bool
+	// historyErr is set once the call history failed to record an event:
+	// the listener answers no new call, and stops with it once the calls
+	// under way here have ended.
+	historyErr error
+	ended      int
 	// timers carries the actions --answer-after and --hangup-after put off.
 	timers chan timedAction
 	// ask is the prompt of --answer ask on a terminal; nil otherwise.
@@ -65,7 +77,7 @@ func runListen(ctx context.Context, e env) error {
 	var a accountFlags
 	a.register(fs)
 	fs.Var(&a.trust, "trust", "")
-	l := &listener{stderr: e.stderr, rang: map[string]bool{}, inCall: map[string]bool{}, timers: make(chan timedAction, 16)}
+	l := &listener{stderr: e.stderr, rang: map[string]bool{}, inCall: map[string]bool{}, ringingHere: map[string]bool{}, timers: make(chan timedAction, 16)}
 	fs.StringVar(&l.answer, "answer", "ask", "")
 	fs.DurationVar(&l.answerAfter, "answer-after", 0, "")
 	fs.DurationVar(&l.hangupAfter, "hangup-after", 0, "")
@@ -113,7 +125,10 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return l.hangUpAll(bg)
+			if err := l.hangUpAll(bg); err != nil {
+				return err
+			}
+			return l.s.historyTold(l.stderr, "listen", "")
 		case t := <-l.timers:
 			if err := t.act(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
 				fmt.Fprintf(l.stderr, "jmi listen: %s: %v\n", clean(t.id), err)
@@ -132,11 +147,18 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 			l.ask.draw(now)
 		case ev, ok := <-l.s.c.Events():
 			if !ok {
-				return errors.New("the connection closed")
+				return l.s.closedErr()
 			}
 			l.ask.clear()
 			l.s.show(ev)
+			if l.historyErr == nil {
+				l.historyErr = l.s.historyTold(l.stderr, "listen", "jmi listen answers no new call, and stops with status 1 once the calls under way here have ended")
+			}
 			done := l.handle(ev)
+			if l.historyErr != nil && len(l.inCall) == 0 && len(l.ringingHere) == 0 {
+				l.ask.clear()
+				return l.s.historyTold(l.stderr, "listen", "") // counted to the end
+			}
 			l.ask.draw(time.Now())
 			if done {
 				return nil
@@ -151,6 +173,10 @@ func (l *listener) handle(ev call.Event) bool {
 	switch {
 	case ev.Type == call.EventIncoming:
 		l.rang[ev.ID] = true
+		l.ringingHere[ev.ID] = true
+		if l.historyErr != nil {
+			break // it rings on the other devices
+		}
 		switch l.answer {
 		case "accept":
 			l.later(l.answerAfter, ev.ID, h.Answer)
@@ -161,6 +187,7 @@ func (l *listener) handle(ev call.Event) bool {
 		}
 	case ev.Type == call.EventProceeded:
 		l.ask.remove(ev.ID) // answered, here or elsewhere: it rings no more
+		delete(l.ringingHere, ev.ID)
 		if !ev.Elsewhere {
 			l.inCall[ev.ID] = true
 			if l.hangupAfter > 0 {
@@ -170,6 +197,7 @@ func (l *listener) handle(ev call.Event) bool {
 	case ended(ev.Type):
 		l.ask.remove(ev.ID)
 		delete(l.inCall, ev.ID)
+		delete(l.ringingHere, ev.ID)
 		if l.rang[ev.ID] {
 			delete(l.rang, ev.ID)
 			l.ended++

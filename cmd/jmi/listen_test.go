@@ -134,11 +134,17 @@ func newListenWorld(t *testing.T) *listenWorld {
 // ends.
 func (w *listenWorld) romeoDevice(t *testing.T, resource string) *client.Client {
 	t.Helper()
+	return w.dial(t, "romeo", resource)
+}
+
+// dial logs in user/resource, trusting everyone, until the test ends.
+func (w *listenWorld) dial(t *testing.T, user, resource string) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, client.Config{
-		JID:      jid.MustParse("romeo@" + w.srv.Domain + "/" + resource),
-		Password: prosodytest.Password("romeo"), Server: w.srv.Addr, CAFile: w.srv.CAFile,
+		JID:      jid.MustParse(user + "@" + w.srv.Domain + "/" + resource),
+		Password: prosodytest.Password(user), Server: w.srv.Addr, CAFile: w.srv.CAFile,
 		Trust: func(jid.JID) bool { return true },
 	})
 	if err != nil {

@@ -1,0 +1,144 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmpp/jid"
+)
+
+func trustAll(jid.JID) bool { return true }
+
+// TestE2ECatchUpHealsGoneArchiveID: when the archive no longer has the id
+// the state file reads on from (expired after Prosody's week, or reset),
+// the server answers item-not-found; the catch-up reads by time instead,
+// finds the call missed meanwhile, and saves a fresh position. Before, it
+// logged the error, saved the same id again and never caught up again.
+func TestE2ECatchUpHealsGoneArchiveID(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	romeo := w.device(t, "romeo", "orchard")
+	// The tablet is online, so the call goes to it and to the archive, not
+	// to the offline store: the phone can learn of it only from the archive.
+	tablet := w.device(t, "juliet", "tablet")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second)
+	tablet.Close()
+
+	stateFile := filepath.Join(t.TempDir(), "phone.json")
+	const gone = "archive-id-that-expired"
+	if err := saveState(stateFile, state{LastArchiveID: gone, CaughtUpAt: time.Now().Add(-10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the phone's log:\n%s", logs.String())
+		}
+	})
+	phone := w.dialWith(t, "juliet", "phone", Config{Trust: trustAll, StateFile: stateFile, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	waitEvent(t, phone, "the call missed meanwhile", is(call.EventMissed, id), 5*time.Second)
+	select {
+	case <-phone.Ready():
+	case <-ctx.Done():
+		t.Fatal("the catch-up did not end")
+	}
+	st, err := loadState(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastArchiveID == "" || st.LastArchiveID == gone {
+		t.Errorf("saved archive id %q, want a fresh one", st.LastArchiveID)
+	}
+	if !strings.Contains(logs.String(), "no longer has the saved position") {
+		t.Errorf("the fall-back was not logged:\n%s", logs.String())
+	}
+}
+
+// TestE2EConflictStops: two clients with the same full JID. The server
+// ends the first one's stream with <conflict/>; it stops, with an error
+// wrapping ErrConflict, instead of logging in again and taking the
+// resource back (which made both reconnect several times a second for
+// ever). The second one goes on.
+func TestE2EConflictStops(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first := w.device(t, "juliet", "phone")
+	second := w.device(t, "juliet", "phone")
+	timeout := time.After(10 * time.Second)
+drain:
+	for {
+		select {
+		case _, ok := <-first.Events():
+			if !ok {
+				break drain
+			}
+		case <-timeout:
+			t.Fatalf("the replaced client did not stop; it logged in %d times", first.logins.Load())
+		}
+	}
+	if err := first.Err(); !errors.Is(err, ErrConflict) {
+		t.Errorf("Err() = %v, want ErrConflict", err)
+	}
+	romeo := w.device(t, "romeo", "orchard")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, second, "the call on the client that stayed", is(call.EventIncoming, id), 5*time.Second)
+	if n, m := first.logins.Load(), second.logins.Load(); n != 1 || m != 1 {
+		t.Errorf("logins: first %d, second %d; want one each", n, m)
+	}
+	romeo.Close()
+	if err := romeo.Err(); err != nil {
+		t.Errorf("Err() after Close = %v, want nil", err)
+	}
+}
+
+// failingRecorder fails every write, as a full disk does.
+type failingRecorder struct{}
+
+var errDiskFull = errors.New("database or disk is full")
+
+func (failingRecorder) Record(call.Event) error { return errDiskFull }
+
+// TestE2ERecorderFailure: an event the history could not record is still
+// delivered (the user must see the call), and RecordErr says so before the
+// application reads it.
+func TestE2ERecorderFailure(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	phone := w.dialWith(t, "juliet", "phone", Config{Trust: trustAll, Recorder: failingRecorder{}})
+	if n, err := phone.RecordErr(); err != nil || n != 0 {
+		t.Fatalf("RecordErr before any event: %v %d", err, n)
+	}
+	romeo := w.device(t, "romeo", "orchard")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "the call, though not recorded", is(call.EventIncoming, id), 5*time.Second)
+	n, err := phone.RecordErr()
+	if !errors.Is(err, errDiskFull) || n < 1 {
+		t.Fatalf("RecordErr when the event is read: %v %d, want the recorder's error", err, n)
+	}
+	if !strings.Contains(err.Error(), id) {
+		t.Errorf("RecordErr %q does not name the call", err)
+	}
+}
