@@ -50,6 +50,10 @@ func (s Session) Jingle(action jingle.Action, sid string) *jingle.Jingle {
 // the same problem.
 func ToJingle(text string, author Party) (Session, error) {
 	var s psdp.SessionDescription
+	if trim(text) == "" {
+		// pion/sdp reads nothing as an empty description.
+		return Session{}, fmt.Errorf("%w: no text", ErrMalformedSDP)
+	}
 	if err := s.UnmarshalString(text); err != nil {
 		return Session{}, fmt.Errorf("%w: %v", ErrMalformedSDP, err)
 	}
