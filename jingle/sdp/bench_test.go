@@ -9,7 +9,7 @@ import (
 // BenchmarkFromJingle translates Conversations' session-initiate (twelve
 // payload types, header extensions, a source).
 func BenchmarkFromJingle(b *testing.B) {
-	j := parseFile(b, "testdata/conversations-session-initiate.xml").Jingle
+	j := parseFile(b, "../testdata/wire/conversations-session-initiate.xml").Jingle
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := sdp.FromJingle(j, sdp.Initiator); err != nil {
