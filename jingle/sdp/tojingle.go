@@ -79,7 +79,7 @@ func ToJingle(text string, author Party) (Session, error) {
 		return Session{}, fmt.Errorf("%w: the SDP has no audio or video m-line", ErrNoContents)
 	}
 	if len(out.Contents) > jingle.MaxContents {
-		return Session{}, fmt.Errorf("%w: %d contents, Jingle takes %d", ErrNoContents, len(out.Contents), jingle.MaxContents)
+		return Session{}, fmt.Errorf("%w: %d audio and video m-lines, a Jingle element takes at most %d contents", ErrMalformedSDP, len(out.Contents), jingle.MaxContents)
 	}
 	for _, g := range top.groups {
 		f := strings.Fields(g)

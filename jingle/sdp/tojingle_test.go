@@ -3,6 +3,7 @@ package sdp_test
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -194,6 +195,14 @@ func TestToJingle(t *testing.T) {
 		{name: "no mid->refused", sdp: without("a=mid"), err: sdp.ErrBadName},
 		{name: "two m-lines of one mid->refused", sdp: with(base[4:]...), err: sdp.ErrDuplicateName},
 		{name: "only a data channel->no content", sdp: crlf("v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=mid:0"), err: sdp.ErrNoContents},
+		{name: "17 m-lines->more contents than Jingle takes", sdp: func() string {
+			lines := append([]string(nil), base[:4]...)
+			for i := 0; i <= jingle.MaxContents; i++ {
+				lines = append(lines, base[4], "a=mid:m"+strconv.Itoa(i))
+				lines = append(lines, base[6:]...)
+			}
+			return crlf(lines...)
+		}(), err: sdp.ErrMalformedSDP},
 		{name: "not SDP->malformed", sdp: "hello\r\n", err: sdp.ErrMalformedSDP},
 		{name: "empty->malformed", sdp: "", err: sdp.ErrMalformedSDP},
 	} {
