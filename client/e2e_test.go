@@ -2,46 +2,89 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
-	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 	"mellium.im/xmpp/disco"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/ping"
 )
 
-// world is a private Prosody with Romeo and Juliet registered.
+// world is a private server with accounts for the scenario's people.
 type world struct {
-	srv *prosodytest.Server
+	srv   testServer
+	users map[string]string // who ("romeo") → localpart of their account
 }
 
+// newWorld is a world on a private Prosody, with Romeo and Juliet.
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	return &world{srv: prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")}
+	return newWorldOn(t, newProsody(t))
 }
 
-// device logs in user/resource, trusting everyone, and closes it at the end.
-func (w *world) device(t testing.TB, user, resource string) *Client {
+// newWorldOn is a world on srv, with fresh accounts for Romeo and Juliet.
+func newWorldOn(t testing.TB, srv testServer) *world {
 	t.Helper()
-	return w.deviceWith(t, user, resource, call.Config{})
+	w := &world{srv: srv, users: map[string]string{}}
+	w.addUsers(t, "romeo", "juliet")
+	return w
+}
+
+// addUsers gives more people a fresh account.
+func (w *world) addUsers(t testing.TB, names ...string) {
+	t.Helper()
+	for i, local := range w.srv.Users(t, names...) {
+		w.users[names[i]] = local
+	}
+}
+
+// domain is the domain of every account.
+func (w *world) domain() string { return w.srv.Domain() }
+
+// bare is the bare JID of a person's account.
+func (w *world) bare(who string) jid.JID {
+	local, ok := w.users[who]
+	if !ok {
+		panic("e2e: no account for " + who)
+	}
+	return jid.MustParse(local + "@" + w.srv.Domain())
+}
+
+// config is the client configuration for who's device resource, trusting
+// everyone.
+func (w *world) config(who, resource string) Config {
+	return Config{
+		JID:      jid.MustParse(w.bare(who).String() + "/" + resource),
+		Password: w.srv.Password(w.users[who]),
+		Server:   w.srv.Addr(),
+		TLS:      w.srv.TLS(),
+		CAFile:   w.srv.CAFile(),
+		Trust:    func(jid.JID) bool { return true },
+	}
+}
+
+// device logs in who/resource, trusting everyone, and closes it at the end.
+func (w *world) device(t testing.TB, who, resource string) *Client {
+	t.Helper()
+	return w.deviceWith(t, who, resource, call.Config{})
 }
 
 // deviceWith is device with an engine configuration.
-func (w *world) deviceWith(t testing.TB, user, resource string, engine call.Config) *Client {
+func (w *world) deviceWith(t testing.TB, who, resource string, engine call.Config) *Client {
+	t.Helper()
+	cfg := w.config(who, resource)
+	cfg.Engine = engine
+	return w.login(t, cfg)
+}
+
+// login dials with cfg and closes the client at the end of the test.
+func (w *world) login(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, Config{
-		JID:      jid.MustParse(fmt.Sprintf("%s@%s/%s", user, w.srv.Domain, resource)),
-		Password: prosodytest.Password(user),
-		Server:   w.srv.Addr,
-		CAFile:   w.srv.CAFile,
-		Trust:    func(jid.JID) bool { return true },
-		Engine:   engine,
-	})
+	c, err := Dial(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +94,60 @@ func (w *world) deviceWith(t testing.TB, user, resource string, engine call.Conf
 		}
 	})
 	return c
+}
+
+// settle returns once the server has handled everything the clients sent
+// so far: a ping of each to the server comes back after what the client
+// wrote before it. A scenario in which Juliet is offline when Romeo calls
+// needs it before she logs in: ejabberd, loaded, routes (and archives) a
+// message well after the client wrote it, and she would log in first.
+func (w *world) settle(t testing.TB, clients ...*Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range clients {
+		if err := c.run(ctx, func() {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ping.Send(ctx, c.sess(), jid.MustParse(w.domain())); err != nil {
+			t.Fatalf("%s: ping: %v", c.cfg.JID, err)
+		}
+	}
+}
+
+// scenarios are the end-to-end scenarios; TestE2E runs each on every
+// server kind, with a fresh world (Prosody: a server of its own; ejabberd:
+// the shared server, fresh accounts).
+var scenarios = []struct {
+	name string
+	run  func(*testing.T, *world)
+}{
+	{"answer-on-one-device", e2eCallAnswerHangUp},
+	{"decline", e2eDecline},
+	{"withdraw", e2eWithdraw},
+	{"missed-in-catch-up", e2eOfflineMissed},
+	{"ringing-at-login", e2eOfflineFresh},
+	{"forged-carbon", e2eForgedCarbon},
+	{"crossed", e2eCrossed},
+	{"call-back-while-ringing", e2eCallBack},
+	{"migration", e2eMigration},
+	{"untrusted-caller", e2eUntrusted},
+	{"other-clients-shapes", e2eWireCompat},
+	{"restart-mid-call", e2eServerRestart},
+	{"state-file", e2eStateFile},
+	{"disco", e2eDisco},
+}
+
+// TestE2E runs every scenario through every server: TestE2E/prosody/...
+// and TestE2E/ejabberd/....
+func TestE2E(t *testing.T) {
+	for _, k := range serverKinds {
+		t.Run(k.name, func(t *testing.T) {
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) { sc.run(t, newWorldOn(t, k.start(t))) })
+			}
+		})
+	}
 }
 
 // waitEvent waits up to d for an event of c that matches, passing over the
@@ -86,18 +183,17 @@ func is(typ call.EventType, id string) func(call.Event) bool {
 	return func(ev call.Event) bool { return ev.Type == typ && (id == "" || ev.ID == id) }
 }
 
-// TestE2ECallAnswerHangUp is scenario 1: Romeo calls, every device of Juliet
+// e2eCallAnswerHangUp is scenario 1: Romeo calls, every device of Juliet
 // rings (Romeo sees ringing from each), the phone answers, the tablet stops,
 // both hang up with finish on every device.
-func TestE2ECallAnswerHangUp(t *testing.T) {
-	w := newWorld(t)
+func e2eCallAnswerHangUp(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain), "audio"))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,16 +246,15 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	}
 }
 
-// TestE2EDecline is scenario 2: the phone declines with busy; every device
+// e2eDecline is scenario 2: the phone declines with busy; every device
 // stops.
-func TestE2EDecline(t *testing.T) {
-	w := newWorld(t)
+func e2eDecline(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,16 +271,15 @@ func TestE2EDecline(t *testing.T) {
 	}
 }
 
-// TestE2EWithdraw is scenario 3: Romeo withdraws while Juliet's devices
+// e2eWithdraw is scenario 3: Romeo withdraws while Juliet's devices
 // ring; they report the call missed.
-func TestE2EWithdraw(t *testing.T) {
-	w := newWorld(t)
+func e2eWithdraw(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,20 +295,20 @@ func TestE2EWithdraw(t *testing.T) {
 	}
 }
 
-// TestE2EOfflineMissed is scenario 4: Juliet is offline when called, Romeo
+// e2eOfflineMissed is scenario 4: Juliet is offline when called, Romeo
 // withdraws; when she comes online the call is missed and nothing rings.
-func TestE2EOfflineMissed(t *testing.T) {
-	w := newWorld(t)
+func e2eOfflineMissed(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
+	w.settle(t, romeo)
 	phone := w.device(t, "juliet", "phone")
 	ev := waitEvent(t, phone, "missed", func(ev call.Event) bool {
 		if ev.Type == call.EventIncoming {
@@ -227,18 +321,18 @@ func TestE2EOfflineMissed(t *testing.T) {
 	}
 }
 
-// TestE2EOfflineFresh is scenario 5: Juliet is offline when called and
+// e2eOfflineFresh is scenario 5: Juliet is offline when called and
 // comes online within the ring window: her device rings after catch-up and
 // can answer.
-func TestE2EOfflineFresh(t *testing.T) {
-	w := newWorld(t)
+func e2eOfflineFresh(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.settle(t, romeo)
 	phone := w.device(t, "juliet", "phone")
 	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), 5*time.Second)
 	if err := phone.Handle(id).Answer(ctx); err != nil {
@@ -247,31 +341,29 @@ func TestE2EOfflineFresh(t *testing.T) {
 	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
 }
 
-// TestE2EForgedCarbon is scenario 9: a third account sends a carbon-shaped
+// e2eForgedCarbon is scenario 9: a third account sends a carbon-shaped
 // message claiming Juliet answered on another device; nothing changes.
-func TestE2EForgedCarbon(t *testing.T) {
-	w := newWorld(t)
+func e2eForgedCarbon(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.srv.Register(ctx, "tybalt", prosodytest.Password("tybalt")); err != nil {
-		t.Fatal(err)
-	}
+	w.addUsers(t, "tybalt")
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
 	tybalt := w.device(t, "tybalt", "sword")
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	forged := `<message to='juliet@` + w.srv.Domain + `/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
-		`<message from='juliet@` + w.srv.Domain + `/tablet' to='romeo@` + w.srv.Domain + `/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'/></message>` +
+	juliet, romeoBare := w.bare("juliet").String(), w.bare("romeo").String()
+	forged := `<message to='` + juliet + `/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+		`<message from='` + juliet + `/tablet' to='` + romeoBare + `/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'/></message>` +
 		`</forwarded></sent></message>`
 	if err := tybalt.sendRaw(ctx, forged); err != nil {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, phone, "the forgery refused", is(call.EventIgnored, ""), 5*time.Second)
-	if ev.Device.Bare().String() != "tybalt@"+w.srv.Domain {
+	if !ev.Device.Bare().Equal(w.bare("tybalt")) {
 		t.Errorf("ignored input attributed to %s", ev.Device)
 	}
 	info, ok, err := phone.Handle(id).Info(ctx)
@@ -280,10 +372,9 @@ func TestE2EForgedCarbon(t *testing.T) {
 	}
 }
 
-// TestE2ECrossed is scenario 6: both press call at the same moment; exactly
+// e2eCrossed is scenario 6: both press call at the same moment; exactly
 // one call survives, the same on both sides.
-func TestE2ECrossed(t *testing.T) {
-	w := newWorld(t)
+func e2eCrossed(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -294,7 +385,7 @@ func TestE2ECrossed(t *testing.T) {
 		to   string
 	}{{romeo, "juliet"}, {phone, "romeo"}} {
 		go func() {
-			id, err := callID(c.from.Call(ctx, jid.MustParse(c.to+"@"+w.srv.Domain)))
+			id, err := callID(c.from.Call(ctx, w.bare(c.to)))
 			if err != nil {
 				t.Error(err)
 			}
@@ -323,39 +414,37 @@ func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Cli
 	}
 }
 
-// TestE2ECallBack is scenario 6 in the other order: Juliet calls Romeo back
+// e2eCallBack is scenario 6 in the other order: Juliet calls Romeo back
 // while his call rings on her phone. It is still a crossed call (§4.1):
 // exactly one survives, the lower id, answered on both sides without anyone
 // picking up.
-func TestE2ECallBack(t *testing.T) {
-	w := newWorld(t)
+func e2eCallBack(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	first, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	first, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "Romeo's call ringing", is(call.EventIncoming, first), 5*time.Second)
-	second, err := callID(phone.Call(ctx, jid.MustParse("romeo@"+w.srv.Domain)))
+	second, err := callID(phone.Call(ctx, w.bare("romeo")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	oneSurvives(ctx, t, first, second, romeo, phone)
 }
 
-// TestE2EMigration is scenario 7: Juliet, in a call on her phone, calls
+// e2eMigration is scenario 7: Juliet, in a call on her phone, calls
 // Romeo again from her tablet; the call moves, the old one is finished with
 // <migrated/>.
-func TestE2EMigration(t *testing.T) {
-	w := newWorld(t)
+func e2eMigration(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	romeoJID := jid.MustParse("romeo@" + w.srv.Domain)
+	romeoJID := w.bare("romeo")
 	old, err := callID(phone.Call(ctx, romeoJID))
 	if err != nil {
 		t.Fatal(err)
@@ -379,24 +468,17 @@ func TestE2EMigration(t *testing.T) {
 	}
 }
 
-// TestE2EUntrusted is scenario 8: a caller without a presence subscription
+// e2eUntrusted is scenario 8: a caller without a presence subscription
 // gets nothing back; the call is recorded silently.
-func TestE2EUntrusted(t *testing.T) {
-	w := newWorld(t)
+func e2eUntrusted(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Juliet's phone uses the default trust: the roster, which is empty.
-	phone, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: prosodytest.Password("juliet"), Server: w.srv.Addr, CAFile: w.srv.CAFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		phone.Close()
-		for range phone.Events() {
-		}
-	})
+	cfg := w.config("juliet", "phone")
+	cfg.Trust = nil
+	phone := w.login(t, cfg)
 	romeo := w.device(t, "romeo", "orchard")
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,11 +510,10 @@ wait:
 	}
 }
 
-// TestE2EWireCompat is scenario 11: messages shaped like other clients'
+// e2eWireCompat is scenario 11: messages shaped like other clients'
 // (INTEROP.md), sent raw through the server, are understood.
-func TestE2EWireCompat(t *testing.T) {
-	w := newWorld(t)
-	d := w.srv.Domain
+func e2eWireCompat(t *testing.T, w *world) {
+	juliet, romeoBare := w.bare("juliet").String(), w.bare("romeo").String()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	phone := w.device(t, "juliet", "phone")
@@ -442,12 +523,12 @@ func TestE2EWireCompat(t *testing.T) {
 
 	// slixmpp: no type, no <store/>; Conversations-style 22-character id.
 	const sid = "p8A2Zc-vQ1mGx_T3kL9wYQ"
-	if err := slix.sendRaw(ctx, `<message to='juliet@`+d+`'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
+	if err := slix.sendRaw(ctx, `<message to='`+juliet+`'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "incoming from slixmpp", is(call.EventIncoming, sid), 5*time.Second)
 	// Dino answers: <accept/> to its own bare JID, no type, no <store/>.
-	if err := dino.sendRaw(ctx, `<message to='juliet@`+d+`'><accept xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'/></message>`); err != nil {
+	if err := dino.sendRaw(ctx, `<message to='`+juliet+`'><accept xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'/></message>`); err != nil {
 		t.Fatal(err)
 	}
 	if ev := waitEvent(t, phone, "answered on Dino", is(call.EventProceeded, sid), 5*time.Second); !ev.Elsewhere {
@@ -456,18 +537,18 @@ func TestE2EWireCompat(t *testing.T) {
 
 	// Dino ends that call (it never sends finish itself; a Monal-like
 	// client would): the phone learns it by carbon.
-	if err := dino.sendRaw(ctx, `<message to='romeo@`+d+`/slix' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish></message>`); err != nil {
+	if err := dino.sendRaw(ctx, `<message to='`+romeoBare+`/slix' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish></message>`); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "finished elsewhere", is(call.EventFinished, sid), 5*time.Second)
 
 	// Conversations answers Romeo's call with an OMEMO <device/> in proceed.
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+d)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	conv := `<message to='romeo@` + d + `/orchard' type='chat' id='jm-proceed-` + id + `'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'>` +
+	conv := `<message to='` + romeoBare + `/orchard' type='chat' id='jm-proceed-` + id + `'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'>` +
 		`<device xmlns='http://gultsch.de/xmpp/drafts/omemo/dlts-srtp-verification' id='1872345598'/></proceed><store xmlns='urn:xmpp:hints'/></message>`
 	if err := dino.sendRaw(ctx, conv); err != nil {
 		t.Fatal(err)
@@ -478,18 +559,17 @@ func TestE2EWireCompat(t *testing.T) {
 	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
 }
 
-// TestE2EServerRestart is scenario 10: Prosody stops and starts while
+// e2eServerRestart is scenario 10: the server stops and starts while
 // Juliet's devices ring; after reconnect and catch-up every device agrees
 // with what happened: the phone answered while the server was down, and
 // that answer goes out once the phone is back.
-func TestE2EServerRestart(t *testing.T) {
-	w := newWorld(t)
+func e2eServerRestart(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,24 +593,25 @@ func TestE2EServerRestart(t *testing.T) {
 	}
 }
 
-// TestE2EStateFile: a device that restarts reads the archive on from where
+// e2eStateFile: a device that restarts reads the archive on from where
 // it stopped, so an old missed call is not reported twice.
-func TestE2EStateFile(t *testing.T) {
-	w := newWorld(t)
+func e2eStateFile(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
+	w.settle(t, romeo)
 	stateFile := t.TempDir() + "/phone.json"
 	login := func() *Client {
-		c, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: prosodytest.Password("juliet"),
-			Server: w.srv.Addr, CAFile: w.srv.CAFile, StateFile: stateFile, Trust: func(jid.JID) bool { return true }})
+		cfg := w.config("juliet", "phone")
+		cfg.StateFile = stateFile
+		c, err := Dial(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -550,10 +631,11 @@ func TestE2EStateFile(t *testing.T) {
 	if err != nil || st.LastArchiveID == "" {
 		t.Fatalf("state after the first login: %+v %v", st, err)
 	}
-	id2, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id2, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.settle(t, romeo)
 	second := login()
 	defer func() {
 		second.Close()
@@ -568,9 +650,8 @@ func TestE2EStateFile(t *testing.T) {
 	}, 5*time.Second)
 }
 
-// TestE2EDisco: the device advertises urn:xmpp:jingle-message:0.
-func TestE2EDisco(t *testing.T) {
-	w := newWorld(t)
+// e2eDisco: the device advertises urn:xmpp:jingle-message:0.
+func e2eDisco(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -50,6 +50,10 @@ const SkipEnv = "JMI_SKIP_EJABBERD"
 // package keeps ejabberd's Erlang libraries and which erl it runs.
 const ctlScript = "/usr/sbin/ejabberdctl"
 
+// DebugEnv is the environment variable that, set to 1, makes the server of
+// Shared log every stanza.
+const DebugEnv = "JMI_EJABBERD_DEBUG"
+
 // Options configure a server. The zero Options work.
 type Options struct {
 	// Domain is the virtual host; default "localhost".
@@ -204,13 +208,14 @@ var shared struct {
 // first call; TestMain stops it with CloseShared. Tests that share it must
 // use accounts of their own (Users) and must not run in parallel with a test
 // that restarts it. If the test fails, the server's log since the test began
-// is printed.
+// is printed (ejabberd writes its log a little late: the last lines may be
+// missing). JMI_EJABBERD_DEBUG=1 logs every stanza.
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	shared.Lock()
 	if shared.srv == nil && shared.err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		shared.srv, shared.err = Start(ctx, Options{})
+		shared.srv, shared.err = Start(ctx, Options{Debug: os.Getenv(DebugEnv) == "1"})
 		cancel()
 	}
 	s, err := shared.srv, shared.err
