@@ -150,6 +150,16 @@ func TestE2E(t *testing.T) {
 	}
 }
 
+// How long a scenario waits for an event, and for one after the server
+// restarted. Deadlines, not delays: a passing run waits milliseconds. They
+// are long because the machines that run the tests are sometimes loaded
+// far beyond their cores; there ejabberd took 12 s to restart and 5 s per
+// login after it.
+const (
+	eventWait   = 15 * time.Second
+	restartWait = 60 * time.Second
+)
+
 // waitEvent waits up to d for an event of c that matches, passing over the
 // others.
 func waitEvent(t testing.TB, c *Client, what string, match func(call.Event) bool, d time.Duration) call.Event {
@@ -190,28 +200,28 @@ func e2eCallAnswerHangUp(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 
 	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming on the phone", is(call.EventIncoming, id), 5*time.Second)
-	waitEvent(t, tablet, "incoming on the tablet", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming on the phone", is(call.EventIncoming, id), eventWait)
+	waitEvent(t, tablet, "incoming on the tablet", is(call.EventIncoming, id), eventWait)
 	rang := map[string]bool{}
 	for len(rang) < 2 {
-		ev := waitEvent(t, romeo, "ringing", is(call.EventRinging, id), 5*time.Second)
+		ev := waitEvent(t, romeo, "ringing", is(call.EventRinging, id), eventWait)
 		rang[ev.Device.Resourcepart()] = true
 	}
 	if err := phone.Handle(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ev := waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
+	ev := waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), eventWait)
 	if ev.Device.Resourcepart() != "phone" {
 		t.Errorf("answered by %s, want the phone", ev.Device)
 	}
-	ev = waitEvent(t, tablet, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
+	ev = waitEvent(t, tablet, "answered elsewhere", is(call.EventProceeded, id), eventWait)
 	if !ev.Elsewhere {
 		t.Errorf("tablet: proceeded without elsewhere: %+v", ev)
 	}
@@ -236,8 +246,8 @@ func e2eCallAnswerHangUp(t *testing.T, w *world) {
 	if err := romeo.Handle(id).HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), 5*time.Second)
-	waitEvent(t, tablet, "finished on the tablet", is(call.EventFinished, id), 5*time.Second)
+	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), eventWait)
+	waitEvent(t, tablet, "finished on the tablet", is(call.EventFinished, id), eventWait)
 	for _, c := range []*Client{romeo, phone, tablet} {
 		info, ok, err := c.Handle(id).Info(ctx)
 		if err != nil || !ok || info.State != call.StateEnded || info.Outcome != call.EventFinished {
@@ -252,21 +262,21 @@ func e2eDecline(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
 	if err := phone.Handle(id).Decline(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, romeo, "rejected", is(call.EventRejected, id), 5*time.Second); ev.Reason != "busy" {
+	if ev := waitEvent(t, romeo, "rejected", is(call.EventRejected, id), eventWait); ev.Reason != "busy" {
 		t.Errorf("reason %q, want busy", ev.Reason)
 	}
-	if ev := waitEvent(t, tablet, "declined elsewhere", is(call.EventRejected, id), 5*time.Second); !ev.Elsewhere {
+	if ev := waitEvent(t, tablet, "declined elsewhere", is(call.EventRejected, id), eventWait); !ev.Elsewhere {
 		t.Errorf("tablet: %+v, want elsewhere", ev)
 	}
 }
@@ -277,19 +287,19 @@ func e2eWithdraw(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
 	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*Client{phone, tablet} {
-		if ev := waitEvent(t, c, "missed", is(call.EventMissed, id), 5*time.Second); ev.Reason != "cancel" {
+		if ev := waitEvent(t, c, "missed", is(call.EventMissed, id), eventWait); ev.Reason != "cancel" {
 			t.Errorf("%s: reason %q, want cancel", c.cfg.JID, ev.Reason)
 		}
 	}
@@ -299,7 +309,7 @@ func e2eWithdraw(t *testing.T, w *world) {
 // withdraws; when she comes online the call is missed and nothing rings.
 func e2eOfflineMissed(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
@@ -315,7 +325,7 @@ func e2eOfflineMissed(t *testing.T, w *world) {
 			t.Errorf("rang for a withdrawn call")
 		}
 		return ev.Type == call.EventMissed && ev.ID == id
-	}, 5*time.Second)
+	}, eventWait)
 	if ev.Type != call.EventMissed {
 		t.Errorf("got %+v", ev)
 	}
@@ -326,7 +336,7 @@ func e2eOfflineMissed(t *testing.T, w *world) {
 // can answer.
 func e2eOfflineFresh(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
@@ -334,17 +344,17 @@ func e2eOfflineFresh(t *testing.T, w *world) {
 	}
 	w.settle(t, romeo)
 	phone := w.device(t, "juliet", "phone")
-	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), eventWait)
 	if err := phone.Handle(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
+	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), eventWait)
 }
 
 // e2eForgedCarbon is scenario 9: a third account sends a carbon-shaped
 // message claiming Juliet answered on another device; nothing changes.
 func e2eForgedCarbon(t *testing.T, w *world) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	w.addUsers(t, "tybalt")
 	phone := w.device(t, "juliet", "phone")
@@ -354,7 +364,7 @@ func e2eForgedCarbon(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
 	juliet, romeoBare := w.bare("juliet").String(), w.bare("romeo").String()
 	forged := `<message to='` + juliet + `/phone' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
 		`<message from='` + juliet + `/tablet' to='` + romeoBare + `/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'/></message>` +
@@ -362,7 +372,7 @@ func e2eForgedCarbon(t *testing.T, w *world) {
 	if err := tybalt.sendRaw(ctx, forged); err != nil {
 		t.Fatal(err)
 	}
-	ev := waitEvent(t, phone, "the forgery refused", is(call.EventIgnored, ""), 5*time.Second)
+	ev := waitEvent(t, phone, "the forgery refused", is(call.EventIgnored, ""), eventWait)
 	if !ev.Device.Bare().Equal(w.bare("tybalt")) {
 		t.Errorf("ignored input attributed to %s", ev.Device)
 	}
@@ -377,7 +387,7 @@ func e2eForgedCarbon(t *testing.T, w *world) {
 func e2eCrossed(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	ids := make(chan string, 2)
 	for _, c := range []struct {
@@ -402,7 +412,7 @@ func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Cli
 	t.Helper()
 	survivor, loser := min(a, b), max(a, b)
 	for _, c := range devices {
-		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), 5*time.Second)
+		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), eventWait)
 	}
 	for _, c := range devices {
 		if info, ok, err := c.Handle(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
@@ -421,13 +431,13 @@ func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Cli
 func e2eCallBack(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	first, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "Romeo's call ringing", is(call.EventIncoming, first), 5*time.Second)
+	waitEvent(t, phone, "Romeo's call ringing", is(call.EventIncoming, first), eventWait)
 	second, err := callID(phone.Call(ctx, w.bare("romeo")))
 	if err != nil {
 		t.Fatal(err)
@@ -442,27 +452,27 @@ func e2eMigration(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	romeoJID := w.bare("romeo")
 	old, err := callID(phone.Call(ctx, romeoJID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), 5*time.Second)
+	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), eventWait)
 	if err := romeo.Handle(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "answered", is(call.EventProceeded, old), 5*time.Second)
+	waitEvent(t, phone, "answered", is(call.EventProceeded, old), eventWait)
 	moved, err := callID(tablet.Call(ctx, romeoJID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := waitEvent(t, phone, "old call finished", is(call.EventFinished, old), 5*time.Second)
+	ev := waitEvent(t, phone, "old call finished", is(call.EventFinished, old), eventWait)
 	if ev.MigratedTo != moved {
 		t.Errorf("finished with migrated_to %q, want %q", ev.MigratedTo, moved)
 	}
-	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), 5*time.Second)
+	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), eventWait)
 	if info, _, _ := romeo.Handle(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
 		t.Errorf("romeo: new call %v with %s, want active with the tablet", info.State, info.Device)
 	}
@@ -471,7 +481,7 @@ func e2eMigration(t *testing.T, w *world) {
 // e2eUntrusted is scenario 8: a caller without a presence subscription
 // gets nothing back; the call is recorded silently.
 func e2eUntrusted(t *testing.T, w *world) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	// Juliet's phone uses the default trust: the roster, which is empty.
 	cfg := w.config("juliet", "phone")
@@ -504,7 +514,7 @@ wait:
 	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), 5*time.Second)
+	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), eventWait)
 	if info, ok, _ := phone.Handle(id).Info(ctx); !ok || info.Trusted {
 		t.Errorf("phone: %+v, want an untrusted call remembered", info)
 	}
@@ -514,7 +524,7 @@ wait:
 // (INTEROP.md), sent raw through the server, are understood.
 func e2eWireCompat(t *testing.T, w *world) {
 	juliet, romeoBare := w.bare("juliet").String(), w.bare("romeo").String()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	phone := w.device(t, "juliet", "phone")
 	dino := w.device(t, "juliet", "dino")
@@ -526,12 +536,12 @@ func e2eWireCompat(t *testing.T, w *world) {
 	if err := slix.sendRaw(ctx, `<message to='`+juliet+`'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming from slixmpp", is(call.EventIncoming, sid), 5*time.Second)
+	waitEvent(t, phone, "incoming from slixmpp", is(call.EventIncoming, sid), eventWait)
 	// Dino answers: <accept/> to its own bare JID, no type, no <store/>.
 	if err := dino.sendRaw(ctx, `<message to='`+juliet+`'><accept xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'/></message>`); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, phone, "answered on Dino", is(call.EventProceeded, sid), 5*time.Second); !ev.Elsewhere {
+	if ev := waitEvent(t, phone, "answered on Dino", is(call.EventProceeded, sid), eventWait); !ev.Elsewhere {
 		t.Errorf("phone: %+v, want answered elsewhere", ev)
 	}
 
@@ -540,23 +550,23 @@ func e2eWireCompat(t *testing.T, w *world) {
 	if err := dino.sendRaw(ctx, `<message to='`+romeoBare+`/slix' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish></message>`); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "finished elsewhere", is(call.EventFinished, sid), 5*time.Second)
+	waitEvent(t, phone, "finished elsewhere", is(call.EventFinished, sid), eventWait)
 
 	// Conversations answers Romeo's call with an OMEMO <device/> in proceed.
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
 	conv := `<message to='` + romeoBare + `/orchard' type='chat' id='jm-proceed-` + id + `'><proceed xmlns='urn:xmpp:jingle-message:0' id='` + id + `'>` +
 		`<device xmlns='http://gultsch.de/xmpp/drafts/omemo/dlts-srtp-verification' id='1872345598'/></proceed><store xmlns='urn:xmpp:hints'/></message>`
 	if err := dino.sendRaw(ctx, conv); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, romeo, "answered by the Conversations-shaped proceed", is(call.EventProceeded, id), 5*time.Second); ev.Device.Resourcepart() != "dino" {
+	if ev := waitEvent(t, romeo, "answered by the Conversations-shaped proceed", is(call.EventProceeded, id), eventWait); ev.Device.Resourcepart() != "dino" {
 		t.Errorf("romeo: answered by %s", ev.Device)
 	}
-	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), 5*time.Second)
+	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), eventWait)
 }
 
 // e2eServerRestart is scenario 10: the server stops and starts while
@@ -567,14 +577,14 @@ func e2eServerRestart(t *testing.T, w *world) {
 	phone := w.device(t, "juliet", "phone")
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*restartWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
 	if err := w.srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -585,10 +595,10 @@ func e2eServerRestart(t *testing.T, w *world) {
 	if err := w.srv.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, romeo, "proceeded after the restart", is(call.EventProceeded, id), 20*time.Second); ev.Device.Resourcepart() != "phone" {
+	if ev := waitEvent(t, romeo, "proceeded after the restart", is(call.EventProceeded, id), restartWait); ev.Device.Resourcepart() != "phone" {
 		t.Errorf("answered by %s", ev.Device)
 	}
-	if ev := waitEvent(t, tablet, "answered elsewhere after the restart", is(call.EventProceeded, id), 20*time.Second); !ev.Elsewhere {
+	if ev := waitEvent(t, tablet, "answered elsewhere after the restart", is(call.EventProceeded, id), restartWait); !ev.Elsewhere {
 		t.Errorf("tablet: %+v", ev)
 	}
 }
@@ -597,7 +607,7 @@ func e2eServerRestart(t *testing.T, w *world) {
 // it stopped, so an old missed call is not reported twice.
 func e2eStateFile(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
@@ -618,10 +628,10 @@ func e2eStateFile(t *testing.T, w *world) {
 		return c
 	}
 	first := login()
-	waitEvent(t, first, "missed", is(call.EventMissed, id), 5*time.Second)
+	waitEvent(t, first, "missed", is(call.EventMissed, id), eventWait)
 	select {
 	case <-first.Ready():
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventWait):
 		t.Fatal("the first catch-up did not end")
 	}
 	first.Close()
@@ -647,7 +657,7 @@ func e2eStateFile(t *testing.T, w *world) {
 			t.Errorf("the old call came back after a restart: %+v", ev)
 		}
 		return ev.ID == id2 && ev.Type == call.EventIncoming
-	}, 5*time.Second)
+	}, eventWait)
 }
 
 // e2eDisco: the device advertises urn:xmpp:jingle-message:0.
