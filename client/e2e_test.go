@@ -133,6 +133,7 @@ var scenarios = []struct {
 	{"migration", e2eMigration},
 	{"untrusted-caller", e2eUntrusted},
 	{"other-clients-shapes", e2eWireCompat},
+	{"catch-up-of-a-call-without-store", e2eCatchUpWithoutStore},
 	{"restart-mid-call", e2eServerRestart},
 	{"state-file", e2eStateFile},
 	{"disco", e2eDisco},
@@ -567,6 +568,49 @@ func e2eWireCompat(t *testing.T, w *world) {
 		t.Errorf("romeo: answered by %s", ev.Device)
 	}
 	waitEvent(t, phone, "answered elsewhere", is(call.EventProceeded, id), eventWait)
+}
+
+// e2eCatchUpWithoutStore: a call from a client that sends JMI without
+// <store/> and without type (slixmpp; Dino, Movim and Tigase omit <store/>
+// too) rings on Juliet's phone and is withdrawn while her tablet is
+// offline. What the tablet's catch-up finds depends on the server: Prosody
+// archives every message with JMI in it, so the tablet knows the call
+// ended; ejabberd 23.01 archives a message only with <store/> or a body, and
+// keeps nothing offline for an account with a device online, so the tablet
+// never learns of the call.
+func e2eCatchUpWithoutStore(t *testing.T, w *world) {
+	tabletKnows := map[string]bool{"prosody": true, "ejabberd": false}
+	juliet := w.bare("juliet").String()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
+	defer cancel()
+	phone := w.device(t, "juliet", "phone")
+	slix := w.device(t, "romeo", "slix")
+	sid := jmi.NewID()
+	if err := slix.sendRaw(ctx, `<message to='`+juliet+`'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>`); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "incoming from slixmpp", is(call.EventIncoming, sid), eventWait)
+	if err := slix.sendRaw(ctx, `<message to='`+juliet+`'><retract xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'/></message>`); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "missed", is(call.EventMissed, sid), eventWait)
+	w.settle(t, slix)
+	tablet := w.device(t, "juliet", "tablet")
+	select {
+	case <-tablet.Ready():
+	case <-time.After(eventWait):
+		t.Fatal("the tablet's catch-up did not end")
+	}
+	info, known, err := tablet.Handle(sid).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if known != tabletKnows[w.srv.Kind()] {
+		t.Fatalf("after the catch-up the tablet knows the call: %v (%+v), want %v on %s", known, info, tabletKnows[w.srv.Kind()], w.srv.Kind())
+	}
+	if known && info.State != call.StateEnded {
+		t.Errorf("tablet: the call is %v, want ended", info.State)
+	}
 }
 
 // e2eServerRestart is scenario 10: the server stops and starts while
