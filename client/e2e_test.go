@@ -134,6 +134,7 @@ var scenarios = []struct {
 	{"untrusted-caller", e2eUntrusted},
 	{"other-clients-shapes", e2eWireCompat},
 	{"catch-up-of-a-call-without-store", e2eCatchUpWithoutStore},
+	{"stale-call-in-catch-up", e2eStaleInCatchUp},
 	{"restart-mid-call", e2eServerRestart},
 	{"state-file", e2eStateFile},
 	{"disco", e2eDisco},
@@ -610,6 +611,40 @@ func e2eCatchUpWithoutStore(t *testing.T, w *world) {
 	}
 	if known && info.State != call.StateEnded {
 		t.Errorf("tablet: the call is %v, want ended", info.State)
+	}
+}
+
+// e2eStaleInCatchUp: a call that nobody ended (the caller vanished) rang on
+// Juliet's phone until its ring window passed, while her tablet was offline.
+// The tablet finds it in its archive catch-up, where only the archive's
+// <delay/> says how old it is: it must record it missed ("stale"), not ring.
+// ejabberd 23.01 puts that <delay/> after the forwarded message, and jmi
+// reads a stamp only before it: the tablet takes the call as new and rings.
+// That known defect is reported as a skip on ejabberd until it is fixed.
+func e2eStaleInCatchUp(t *testing.T, w *world) {
+	juliet := w.bare("juliet").String()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
+	defer cancel()
+	engine := call.Config{RingWindow: 2 * time.Second}
+	phone := w.deviceWith(t, "juliet", "phone", engine)
+	caller := w.device(t, "romeo", "vanishing")
+	sid := jmi.NewID()
+	// A propose as jmi writes it (type chat, <store/>), and never a retract.
+	if err := caller.sendRaw(ctx, `<message to='`+juliet+`' type='chat'><propose xmlns='urn:xmpp:jingle-message:0' id='`+sid+`'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose><store xmlns='urn:xmpp:hints'/></message>`); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, phone, "incoming", is(call.EventIncoming, sid), eventWait)
+	waitEvent(t, phone, "missed when the ring window passed", is(call.EventMissed, sid), eventWait)
+	w.settle(t, caller, phone)
+	tablet := w.deviceWith(t, "juliet", "tablet", engine)
+	ev := waitEvent(t, tablet, "the stale call in the catch-up", func(ev call.Event) bool {
+		return ev.ID == sid && (ev.Type == call.EventIncoming || ev.Type == call.EventMissed)
+	}, eventWait)
+	if ev.Type == call.EventIncoming && w.srv.Kind() == "ejabberd" {
+		t.Skip("known defect: jmi reads no stamp from a <delay/> after the forwarded message of an archive result (ejabberd's order), so a stale call found in ejabberd's archive rings")
+	}
+	if ev.Type != call.EventMissed || ev.Reason != "stale" {
+		t.Errorf("tablet: %+v, want missed (stale)", ev)
 	}
 }
 
