@@ -316,8 +316,15 @@ func decodeElement(r *reader, start xml.StartElement) (Element, error) {
 				return fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
 			}
 			raw, err := readRaw(r, child, 1)
-			descs = append(descs, descriptionOf(raw))
-			return err
+			if err != nil {
+				return err
+			}
+			d := descriptionOf(raw)
+			if d.Media != "" && !isToken(d.Media) {
+				return fmt.Errorf("%w: media=%q", ErrBadMedia, d.Media)
+			}
+			descs = append(descs, d)
+			return nil
 		case child.Name.Space == NSJingle && child.Name.Local == "reason" && reason == nil && hasReason(kind):
 			var err error
 			reason, err = readReason(r)
@@ -525,6 +532,21 @@ func readText(r *reader, depth int) (string, error) {
 			}
 		}
 	}
+}
+
+// isToken reports whether s is an SDP token (RFC 4566 §9, token-char) of at
+// most MaxMediaLength bytes, the form of XEP-0167's media attribute.
+func isToken(s string) bool {
+	if len(s) > MaxMediaLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isNCName reports whether s is a name without a colon, as XML namespaces

@@ -19,6 +19,10 @@ const (
 	// MaxStanzaSize is the largest input Parse and ReadMessage accept, in
 	// bytes.
 	MaxStanzaSize = 64 << 10
+	// MaxMediaLength is the longest media attribute of a description
+	// accepted, in bytes: "audio", "video", "application" and their kin are
+	// short.
+	MaxMediaLength = 32
 )
 
 // Errors returned by the decoders; match them with errors.Is. Each is wrapped
@@ -50,4 +54,10 @@ var (
 	ErrTooLarge = errors.New("jmi: input too large")
 	// ErrBadAddress: a from or to attribute is not a valid JID.
 	ErrBadAddress = errors.New("jmi: invalid address")
+	// ErrBadMedia: a description's media attribute is not a media type:
+	// XEP-0167 takes it from SDP, where it is a token (RFC 4566 §9:
+	// printable ASCII without spaces and without "(),/:;<=>?@[\]), of at
+	// most MaxMediaLength bytes. What else it holds (a newline, an escape
+	// sequence) would only reach a person's terminal or call history.
+	ErrBadMedia = errors.New("jmi: media is not a token")
 )

@@ -235,6 +235,17 @@ func TestErrors(t *testing.T) {
 		{"not-xml", "hello", jmi.ErrNoElement},
 		{"truncated", "<message to='a@b'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'>", jmi.ErrMalformed},
 		{"entity-expansion", "<!DOCTYPE m [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><message/>", jmi.ErrDTD},
+		// XEP-0167's media is an SDP token: a newline in it forged a row of
+		// jmi log.
+		{"file:media-newline", "", jmi.ErrBadMedia},
+		{"media-escape", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='\x1b[2Jaudio'/></propose>", jmi.ErrMalformed},
+		{"media-escape-reference", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='&#x9;audio'/></propose>", jmi.ErrBadMedia},
+		{"media-space", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='au dio'/></propose>", jmi.ErrBadMedia},
+		{"media-not-ascii", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audi\u00f6'/></propose>", jmi.ErrBadMedia},
+		{"media-bidi", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='\u202eoidua'/></propose>", jmi.ErrBadMedia},
+		{"media-too-long", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='" + strings.Repeat("a", jmi.MaxMediaLength+1) + "'/></propose>", jmi.ErrBadMedia},
+		{"media-at-limit", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='" + strings.Repeat("a", jmi.MaxMediaLength) + "'/></propose>", nil},
+		{"media-token-chars", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='x-my.media_1~'/></propose>", nil},
 		{"bad-to", "<message to='a@b@c'><proceed xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", jmi.ErrBadAddress},
 		// An empty label: after RFC 7622 strips one final dot, another is
 		// left, which would be stripped again on the next round trip.

@@ -39,7 +39,7 @@ func (v Via) String() string {
 
 // Input is something that happens to a Machine. The set is closed: Signal,
 // the user actions (UserPropose, UserProceed, UserReject, UserRetract,
-// UserFinish), CatchUpStarted, CatchUpEnded and Tick.
+// UserFinish), CatchUpStarted, CatchUpEnded, Tick and Bounced.
 type Input interface{ isInput() }
 
 // Signal is a JMI element seen by this device, already unwrapped from its
@@ -213,6 +213,9 @@ type Event struct {
 	MigratedTo string
 	// Elsewhere says another device of this account acted.
 	Elsewhere bool
+	// Failed, on EventFinished, says the call failed: a message of it
+	// bounced (see Bounced), and Reason is the stanza error condition.
+	Failed bool
 	// Media lists the media of the call ("audio", "video").
 	Media []string
 	// At is when it happened: the original time of the signal that caused

@@ -14,7 +14,8 @@
 // from and to, how it arrived — live, sent or received carbon, archive,
 // offline storage — and its original time), a user action (UserPropose,
 // UserProceed, UserReject, UserRetract, UserFinish), CatchUpStarted and
-// CatchUpEnded around an archive catch-up, and Tick when time has passed.
+// CatchUpEnded around an archive catch-up, Tick when time has passed, and
+// Bounced when a message this device sent came back as an error.
 // Effects are Send (a JMI element to put in a chat message with a <store/>
 // hint), SendPresence (directed presence) and Notify (an Event for the
 // application). NextDeadline says when the next Tick is due. The same inputs
@@ -77,6 +78,12 @@
 // Finish (§3.7): both sides send finish, success by default; the other
 // side's finish ends the call on every device, and the device in the call
 // answers with its own.
+//
+// Errors: a message of type error is never a signal (the spec has no
+// element for "not delivered"). The bounce of the propose of a call placed
+// here, or of the proceed of a call answered here, ends it on this device as
+// failed: EventFinished with Failed set, never answered, the stanza error
+// condition as its reason.
 //
 // # When messages cross
 //

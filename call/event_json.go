@@ -21,17 +21,18 @@ type eventJSON struct {
 	TieBreak   bool     `json:"tie_break,omitempty"`
 	MigratedTo string   `json:"migrated_to,omitempty"`
 	Elsewhere  bool     `json:"elsewhere,omitempty"`
+	Failed     bool     `json:"failed,omitempty"`
 	Media      []string `json:"media,omitempty"`
 	At         string   `json:"at,omitempty"`
 }
 
 // MarshalJSON writes the event as one JSON object: event (the type's name),
 // id, peer, and where they apply direction, device, reason, text,
-// tie_break, migrated_to, elsewhere, media and at (RFC 3339, UTC).
+// tie_break, migrated_to, elsewhere, failed, media and at (RFC 3339, UTC).
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := eventJSON{
 		Event: e.Type.String(), ID: e.ID, Reason: e.Reason, Text: e.Text,
-		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Media: e.Media,
+		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Failed: e.Failed, Media: e.Media,
 	}
 	if !e.Peer.Equal(jid.JID{}) {
 		v.Peer = e.Peer.String()
@@ -89,6 +90,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 	}
 	ev.ID, ev.Reason, ev.Text, ev.TieBreak, ev.MigratedTo, ev.Elsewhere, ev.Media = v.ID, v.Reason, v.Text, v.TieBreak, v.MigratedTo, v.Elsewhere, v.Media
+	ev.Failed = v.Failed
 	*e = ev
 	return nil
 }

@@ -400,6 +400,8 @@ func (m *Machine) Handle(now time.Time, in Input) ([]Effect, error) {
 		m.catchUpEnded(now, &out)
 	case Tick:
 		m.tick(now, &out)
+	case Bounced:
+		m.bounced(now, in, &out)
 	default:
 		err = fmt.Errorf("%w: input %T", ErrInvalidInput, in)
 	}

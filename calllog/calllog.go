@@ -226,7 +226,11 @@ func Apply(e *Entry, ev call.Event) bool {
 		to = Missed
 	case call.EventFinished: // XEP-0353 §3.7: ends a proceeded call
 		to = Failed
-		if !e.Answered.IsZero() || e.Outcome == Active {
+		if ev.Failed {
+			// A bounce: the answer never reached the caller, if there
+			// was one (call.Bounced).
+			e.Answered, e.Device = time.Time{}, ""
+		} else if !e.Answered.IsZero() || e.Outcome == Active {
 			to = Answered
 		}
 	}

@@ -31,6 +31,7 @@ func dev(d string) func(*call.Event) {
 }
 func elsewhere(e *call.Event) { e.Elsewhere = true }
 func tieBreak(e *call.Event)  { e.TieBreak = true }
+func bounced(e *call.Event)   { e.Failed = true }
 
 func TestApply(t *testing.T) {
 	in, out := call.Incoming, call.Outgoing
@@ -49,6 +50,8 @@ func TestApply(t *testing.T) {
 		{"missed", []call.Event{ev(call.EventIncoming, in, 0), ev(call.EventMissed, in, 30)}, Missed, 0, ""},
 		{"untrusted never rang", []call.Event{ev(call.EventMissed, in, 0)}, Missed, 0, ""},
 		{"withdrawn", []call.Event{ev(call.EventProposed, out, 0), ev(call.EventRetracted, out, 9)}, Withdrawn, 0, ""},
+		{"propose bounced", []call.Event{ev(call.EventProposed, out, 0), ev(call.EventFinished, out, 1, bounced)}, Failed, 0, ""},
+		{"answer bounced", []call.Event{ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5, dev("juliet@example.com/phone")), ev(call.EventFinished, in, 6, bounced)}, Failed, 0, ""},
 		{"finish without answer", []call.Event{ev(call.EventProposed, out, 0), ev(call.EventFinished, out, 2)}, Failed, 0, ""},
 		{"no going back to ringing", []call.Event{ev(call.EventIncoming, in, 0), ev(call.EventMissed, in, 30), ev(call.EventRinging, in, 31)}, Missed, 0, ""},
 		{"proceed after finish", []call.Event{ev(call.EventFinished, in, 65), ev(call.EventIncoming, in, 0), ev(call.EventProceeded, in, 5)}, Answered, time.Minute, ""},

@@ -53,7 +53,22 @@ type Device struct {
 	m             *call.Machine
 	queryID       string // of the catch-up under way, if any
 	lastArchiveID string
+	// sent remembers the message ids of the last proposes and proceeds
+	// sent, so that a bounce (which Prosody sends without the payload, with
+	// the message's id only) finds its call.
+	sent      map[string]sentMessage
+	sentOrder []string // oldest first, at most maxSentRemembered
 }
+
+// sentMessage is a propose or proceed this device sent.
+type sentMessage struct {
+	id   string // the call's session id
+	kind jmi.Kind
+}
+
+// maxSentRemembered bounds the memory of sent message ids: a bounce comes
+// back within a round trip, long before hundreds more calls are placed.
+const maxSentRemembered = 256
 
 // NewDevice returns a Device for cfg.Account.
 func NewDevice(cfg DeviceConfig) *Device {
@@ -61,7 +76,7 @@ func NewDevice(cfg DeviceConfig) *Device {
 	if cfg.NewMessageID == nil {
 		cfg.NewMessageID = func() string { return "jmi-" + jmi.NewID() }
 	}
-	return &Device{cfg: cfg, bare: cfg.Account.Bare(), m: call.New(cfg.Engine)}
+	return &Device{cfg: cfg, bare: cfg.Account.Bare(), m: call.New(cfg.Engine), sent: map[string]sentMessage{}}
 }
 
 // Account returns the device's full JID.
@@ -107,7 +122,23 @@ func (d *Device) Calls() []call.Info { return d.m.Calls() }
 // Stanza renders a Send effect as the <message/> to put on the wire: from
 // this device, type chat, with a <store/> hint and a new message id.
 func (d *Device) Stanza(s call.Send) ([]byte, error) {
-	return jmi.MarshalMessage(s.Element, d.cfg.Account, s.To, d.cfg.NewMessageID())
+	id := d.cfg.NewMessageID()
+	if k := s.Element.Kind(); k == jmi.KindPropose || k == jmi.KindProceed {
+		d.rememberSent(id, sentMessage{id: s.Element.SessionID(), kind: k})
+	}
+	return jmi.MarshalMessage(s.Element, d.cfg.Account, s.To, id)
+}
+
+func (d *Device) rememberSent(msgID string, m sentMessage) {
+	if _, ok := d.sent[msgID]; ok {
+		return
+	}
+	if len(d.sentOrder) == maxSentRemembered {
+		delete(d.sent, d.sentOrder[0])
+		d.sentOrder = d.sentOrder[1:]
+	}
+	d.sent[msgID] = m
+	d.sentOrder = append(d.sentOrder, msgID)
 }
 
 // Presence renders a SendPresence effect as directed presence.
@@ -134,14 +165,19 @@ var errNotOurs = errors.New("no JMI element")
 
 // Receive takes one <message/> exactly as it arrived on the stream and
 // returns what to do. Input that is refused (malformed, forged, from an
-// archive that is not ours, for another query) comes back as one
-// EventIgnored with the reason, and changes nothing. A message without a
-// JMI element gives no effect.
+// archive that is not ours, for another query, from an address that does
+// not parse, a message of type error that is no bounce of ours) comes back
+// as one EventIgnored with the reason, and changes nothing. A message
+// without a JMI element gives no effect. The bounce of a propose or proceed
+// this device sent ends that call as failed (call.Bounced). A <delay/>
+// counts only when our own server put it there, and no stamp is later than
+// now.
 func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
-	sig, err := d.unwrap(stanza)
+	in, err := d.unwrap(stanza)
 	if errors.Is(err, errNotOurs) {
 		return nil
 	}
+	sig := in.sig
 	if err != nil {
 		ev := call.Event{Type: call.EventIgnored, Reason: err.Error(), At: now}
 		if sig.Element != nil {
@@ -151,6 +187,15 @@ func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
 			ev.Peer, ev.Device = sig.From.Bare(), sig.From
 		}
 		return []call.Effect{call.Notify{Event: ev}}
+	}
+	if in.bounce != nil {
+		effs, _ := d.m.Handle(now, *in.bounce)
+		return effs
+	}
+	if sig.Stamp.After(now) {
+		// Never later than now, whoever stamped it: a call from the
+		// future would ring past its window and sort wrong in the history.
+		sig.Stamp = time.Time{}
 	}
 	if _, ok := sig.Element.(*jmi.Propose); ok && d.cfg.Trust != nil {
 		sig.Trusted = d.cfg.Trust(sig.From.Bare())
@@ -162,113 +207,210 @@ func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
 	return effs
 }
 
+// received is what unwrap found: a signal, or the bounce of a message this
+// device sent.
+type received struct {
+	sig    call.Signal
+	bounce *call.Bounced
+}
+
 // unwrap finds the JMI element in a message, a carbon (XEP-0280) or an
-// archive result (XEP-0313), and checks who may have sent the wrapper.
-func (d *Device) unwrap(stanza []byte) (call.Signal, error) {
+// archive result (XEP-0313), and checks who may have sent the wrapper; or,
+// for a message of type error, the call of ours that bounced.
+func (d *Device) unwrap(stanza []byte) (received, error) {
 	var sig call.Signal
 	if len(stanza) > jmi.MaxStanzaSize {
-		return sig, fmt.Errorf("stanza of %d bytes is over the limit of %d", len(stanza), jmi.MaxStanzaSize)
+		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", len(stanza), jmi.MaxStanzaSize)
 	}
 	dec := xml.NewDecoder(bytes.NewReader(stanza))
 	start, err := firstStart(dec)
 	if err != nil {
-		return sig, err
+		return received{}, err
 	}
 	if start.Name.Local != "message" {
-		return sig, fmt.Errorf("<%s> is not a message", start.Name.Local)
+		return received{}, fmt.Errorf("<%s> is not a message", start.Name.Local)
 	}
 	outer := envelope(start)
+	isError := attr(start, "type") == "error"
+	var bounceErr stanzaError
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			return sig, fmt.Errorf("%w: unexpected end of the stanza", jmi.ErrMalformed)
+			return received{sig: sig}, fmt.Errorf("%w: unexpected end of the stanza", jmi.ErrMalformed)
 		}
 		if err != nil {
-			return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 		}
 		child, ok := tok.(xml.StartElement)
 		if !ok {
 			if _, end := tok.(xml.EndElement); end {
-				if sig.Element == nil {
-					return sig, errNotOurs
+				if isError {
+					return d.bounce(start, outer, sig, bounceErr)
 				}
-				return sig, nil
+				if sig.Element == nil {
+					return received{}, errNotOurs
+				}
+				return received{sig: sig}, nil
 			}
 			continue
 		}
 		switch {
 		case jmi.IsNamespace(child.Name.Space):
 			if sig.Element != nil {
-				return sig, jmi.ErrMultipleElements
+				return received{sig: sig}, jmi.ErrMultipleElements
 			}
 			el, err := jmi.Decode(dec, child)
 			if err != nil {
-				return sig, err
+				return received{sig: sig}, err
+			}
+			if err := outer.badAddress(); err != nil {
+				sig.Element = el
+				return received{sig: sig}, err
 			}
 			sig.Element, sig.From, sig.To = el, outer.from, outer.to
 			if sig.Via != call.ViaOffline {
 				sig.Via = call.ViaLive
 			}
 		case child.Name.Space == NSDelay && child.Name.Local == "delay":
-			// Offline storage stamps what it held (XEP-0160, XEP-0203).
-			if t, ok := stamp(child); ok {
+			// Offline storage stamps what it held (XEP-0160, XEP-0203),
+			// naming itself in from. Prosody passes a sender's own <delay/>
+			// through: only our server's word counts, or any contact could
+			// make a call ring an hour late or be logged in the future.
+			if t, ok := stamp(child); ok && d.delayedByUs(attr(child, "from")) {
 				sig.Stamp, sig.Via = t, call.ViaOffline
 			}
 			if err := dec.Skip(); err != nil {
-				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			}
+		case isError && child.Name.Local == "error":
+			if bounceErr, err = readStanzaError(dec); err != nil {
+				return received{sig: sig}, err
 			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
 			// XEP-0280 §11: a carbon comes from our own bare JID, or it is
-			// forged ("Juliet answered on her other phone"). No from at all
-			// also means our own account (RFC 6120 §8.1.2.1): only our
-			// server can send that, and mellium blanks a from equal to our
-			// bare JID.
-			if !outer.from.Equal(d.bare) && !outer.from.Equal(jid.JID{}) {
+			// forged ("Juliet answered on her other phone").
+			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return sig, fmt.Errorf("carbon from %s, not from our own account", outer.from)
+				return received{sig: sig}, fmt.Errorf("carbon from %s, not from our own account", outer.rawFrom)
 			}
 			via := call.ViaReceivedCarbon
 			if child.Name.Local == "sent" {
 				via = call.ViaSentCarbon
 			}
 			inner, err := d.forwarded(dec)
-			if err != nil {
-				return inner, err
-			}
 			inner.Via = via
-			return inner, nil
+			return received{sig: inner}, err
 		case child.Name.Space == NSMAM && child.Name.Local == "result":
 			// XEP-0313: results come from our own archive (no from, or our
 			// bare JID), for the query under way.
-			if !outer.from.Equal(jid.JID{}) && !outer.from.Equal(d.bare) {
+			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return sig, fmt.Errorf("archive result from %s, not from our own archive", outer.from)
+				return received{sig: sig}, fmt.Errorf("archive result from %s, not from our own archive", outer.rawFrom)
 			}
 			qid, id := attr(child, "queryid"), attr(child, "id")
 			if d.queryID == "" || qid != d.queryID {
-				return sig, fmt.Errorf("archive result for query %q, not for ours", qid)
+				return received{sig: sig}, fmt.Errorf("archive result for query %q, not for ours", qid)
 			}
 			inner, err := d.forwarded(dec)
 			if err != nil {
-				return inner, err
+				return received{sig: inner}, err
 			}
 			inner.Via = call.ViaArchive
 			if id != "" {
 				d.lastArchiveID = id
 			}
-			return inner, nil
+			return received{sig: inner}, nil
 		default:
 			if err := dec.Skip(); err != nil {
-				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		}
 	}
 }
 
-// forwarded reads the <forwarded/> inside a carbon or an archive result:
-// its <delay/> and the message it carries.
+// delayedByUs reports whether a <delay/> whose from is from was put there
+// by our own server (its domain, as Prosody's and ejabberd's offline storage
+// write it) or our own account.
+func (d *Device) delayedByUs(from string) bool {
+	if from == "" {
+		return false
+	}
+	j, err := jid.Parse(from)
+	if err != nil {
+		return false
+	}
+	return j.Equal(d.bare) || j.Equal(d.bare.Domain())
+}
+
+// stanzaError is the <error/> of a message of type error (RFC 6120 §8.3).
+type stanzaError struct{ condition, text string }
+
+const nsStanzas = `urn:ietf:params:xml:ns:xmpp-stanzas`
+
+// readStanzaError reads the children of an <error/>: the defined condition
+// and its text.
+func readStanzaError(dec *xml.Decoder) (stanzaError, error) {
+	var e stanzaError
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return e, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return e, nil
+		case xml.StartElement:
+			switch {
+			case t.Name.Space == nsStanzas && t.Name.Local == "text":
+				var text string
+				if err := dec.DecodeElement(&text, &t); err != nil {
+					return e, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				}
+				e.text = text
+				continue
+			case t.Name.Space == nsStanzas && e.condition == "":
+				e.condition = t.Name.Local
+			}
+			if err := dec.Skip(); err != nil {
+				return e, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+			}
+		}
+	}
+}
+
+// bounce makes the engine's input of a message of type error: an error is
+// never a signal. The bounce names its call by the message's id, which
+// this device gave its propose or proceed (Prosody bounces with the id
+// alone), or by the JMI element it gives back (as other servers do).
+func (d *Device) bounce(start xml.StartElement, outer addrs, sig call.Signal, e stanzaError) (received, error) {
+	if err := outer.badAddress(); err != nil {
+		return received{sig: sig}, err
+	}
+	ref, ok := d.sent[attr(start, "id")]
+	if !ok && sig.Element != nil {
+		if k := sig.Element.Kind(); k == jmi.KindPropose || k == jmi.KindProceed {
+			ref, ok = sentMessage{id: sig.Element.SessionID(), kind: k}, true
+		}
+	}
+	if !ok {
+		if sig.Element == nil {
+			return received{}, errNotOurs
+		}
+		return received{sig: sig}, fmt.Errorf("error bounce of a %s: not a signal", sig.Element.Kind())
+	}
+	if e.condition == "" {
+		e.condition = "undefined-condition"
+	}
+	return received{bounce: &call.Bounced{ID: ref.id, Kind: ref.kind, From: outer.from, Condition: e.condition, Text: e.text}}, nil
+}
+
+// forwarded reads the whole <forwarded/> inside a carbon or an archive
+// result: the message it carries and its <delay/>, which ejabberd puts
+// after the message and Prosody before it. Its delay is the word of our own
+// server, which forwarded it (the wrapper's sender is checked first).
 func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 	var sig call.Signal
+	found := false
 	for depth := 0; ; {
 		tok, err := dec.Token()
 		if err != nil {
@@ -277,21 +419,23 @@ func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 		switch t := tok.(type) {
 		case xml.EndElement:
 			if depth == 0 {
-				return sig, errNotOurs // the wrapper ended without a message
+				// The wrapper ended.
+				if !found {
+					return sig, errNotOurs
+				}
+				return sig, nil
 			}
 			depth--
 		case xml.StartElement:
 			switch {
-			case t.Name.Space == NSForward && t.Name.Local == "forwarded":
+			case depth == 0 && t.Name.Space == NSForward && t.Name.Local == "forwarded":
 				depth++
-			case t.Name.Space == NSDelay && t.Name.Local == "delay":
+				continue
+			case depth == 1 && t.Name.Space == NSDelay && t.Name.Local == "delay":
 				if ts, ok := stamp(t); ok {
 					sig.Stamp = ts
 				}
-				if err := dec.Skip(); err != nil {
-					return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
-				}
-			case t.Name.Local == "message":
+			case depth == 1 && t.Name.Local == "message" && !found:
 				m, err := jmi.DecodeMessage(dec, t)
 				if errors.Is(err, jmi.ErrNoElement) {
 					return sig, errNotOurs
@@ -300,27 +444,61 @@ func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 					return sig, err
 				}
 				sig.Element, sig.From, sig.To = m.Element, m.From, m.To
-				return sig, nil
-			default:
-				if err := dec.Skip(); err != nil {
-					return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
+				if m.Type == "error" {
+					return sig, fmt.Errorf("forwarded error message with a %s: not a signal", m.Element.Kind())
 				}
+				found = true
+				continue
+			}
+			if err := dec.Skip(); err != nil {
+				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		}
 	}
 }
 
-type addrs struct{ from, to jid.JID }
+// addrs is a message's envelope: the raw from and to attributes as they
+// arrived, and what they parse to. An address mellium cannot parse (Prosody
+// binds resources that PRECIS refuses, such as one with U+1100) is kept raw
+// and never taken for the zero JID, which would read as "our own server".
+type addrs struct {
+	rawFrom, rawTo string
+	from, to       jid.JID
+	fromErr, toErr error
+}
 
 func envelope(start xml.StartElement) addrs {
-	var a addrs
-	if j, err := jid.Parse(attr(start, "from")); err == nil {
-		a.from = j
+	a := addrs{rawFrom: attr(start, "from"), rawTo: attr(start, "to")}
+	if a.rawFrom != "" {
+		a.from, a.fromErr = jid.Parse(a.rawFrom)
 	}
-	if j, err := jid.Parse(attr(start, "to")); err == nil {
-		a.to = j
+	if a.rawTo != "" {
+		a.to, a.toErr = jid.Parse(a.rawTo)
 	}
 	return a
+}
+
+// fromOurServer reports whether the message comes from our own account's
+// server: no from at all (RFC 6120 §8.1.2.1; mellium also blanks a from
+// equal to our bare JID), or one that parses to our bare JID. An
+// unparsable from is someone else's.
+func (d *Device) fromOurServer(a addrs) bool {
+	if a.rawFrom == "" {
+		return true
+	}
+	return a.fromErr == nil && a.from.Equal(d.bare)
+}
+
+// badAddress is the refusal of an envelope with an address that does not
+// parse, or nil.
+func (a addrs) badAddress() error {
+	switch {
+	case a.fromErr != nil:
+		return fmt.Errorf("%w: from=%q", jmi.ErrBadAddress, a.rawFrom)
+	case a.toErr != nil:
+		return fmt.Errorf("%w: to=%q", jmi.ErrBadAddress, a.rawTo)
+	}
+	return nil
 }
 
 func attr(start xml.StartElement, local string) string {

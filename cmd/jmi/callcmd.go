@@ -47,8 +47,9 @@ call to another device, it goes on there; either way jmi call follows it.
   --ring-timeout D     how long to wait for an answer (default 45s)
   --hangup-after D     hang up after D in the call (default: wait)
 
-Exit status: 0 answered and finished, 1 error, 2 usage, 3 declined,
-4 not answered (withdrawn or timed out).
+Exit status: 0 answered and finished, 1 error (also a call that failed: the
+server or the peer bounced it), 2 usage, 3 declined, 4 not answered
+(withdrawn or timed out).
 
 `
 
@@ -269,6 +270,10 @@ func runCall(ctx context.Context, e env) error {
 			case call.EventRetracted:
 				return &statusError{status: exitNotAnswered, err: errors.New("not answered")}
 			case call.EventFinished:
+				if ev.Failed {
+					// A message of the call bounced (call.Bounced).
+					return fmt.Errorf("the call failed: %s", ev.Reason)
+				}
 				return nil
 			}
 		case <-hangup:

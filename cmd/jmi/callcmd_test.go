@@ -204,3 +204,31 @@ func TestCallMigrated(t *testing.T) {
 	}
 	jc.exits(ctx, t, moved.ID())
 }
+
+// TestCallBounced: jmi call to an account that does not exist: the server
+// bounces the propose; the call fails with the condition, the command
+// exits 1 and the history says failed. It was once taken for the callee
+// proposing with our id, "in the call".
+func TestCallBounced(t *testing.T) {
+	srv := prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo")
+	dir := t.TempDir()
+	env := func(k string) string {
+		switch k {
+		case "JMI_JID":
+			return "romeo@" + srv.Domain + "/cli"
+		case "JMI_PASSWORD":
+			return prosodytest.Password("romeo")
+		case "JMI_SERVER":
+			return srv.Addr
+		}
+		return ""
+	}
+	status, out, errOut := runCmdEnv(t, env, "call", "--ca-file", srv.CAFile, "--data-dir", dir, "--ring-timeout", "5s", "nobody@"+srv.Domain)
+	if status != 1 || !strings.Contains(out, "call failed [reason service-unavailable]") || strings.Contains(out, "in the call") || !strings.Contains(errOut, "the call failed: service-unavailable") {
+		t.Errorf("status %d\nstdout:\n%s\nstderr:\n%s", status, out, errOut)
+	}
+	status, out, errOut = runCmdEnv(t, env, "log", "--data-dir", dir)
+	if status != 0 || !strings.Contains(out, "failed") || !strings.Contains(out, "nobody@"+srv.Domain) {
+		t.Errorf("jmi log: status %d\n%s\n%s", status, out, errOut)
+	}
+}

@@ -257,7 +257,11 @@ func describe(ev call.Event) string {
 	case call.EventRetracted:
 		b.WriteString("call withdrawn")
 	case call.EventFinished:
-		b.WriteString("call ended")
+		if ev.Failed {
+			b.WriteString("call failed")
+		} else {
+			b.WriteString("call ended")
+		}
 	case call.EventMissed:
 		fmt.Fprintf(&b, "missed call from %s", ev.Peer)
 	default:
@@ -280,7 +284,8 @@ func describe(ev call.Event) string {
 		fmt.Fprintf(&b, " [%s]", strings.Join(notes, ", "))
 	}
 	fmt.Fprintf(&b, "  (%s)", short)
-	return b.String()
+	// Every part but the words above comes from the network.
+	return clean(b.String())
 }
 
 // expect waits until dev has seen an event of type t for id.

@@ -116,7 +116,7 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 			return l.hangUpAll(bg)
 		case t := <-l.timers:
 			if err := t.act(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
-				fmt.Fprintf(l.stderr, "jmi listen: %s: %v\n", t.id, err)
+				fmt.Fprintf(l.stderr, "jmi listen: %s: %v\n", clean(t.id), err)
 			}
 		case line, ok := <-lines:
 			if !ok {
@@ -215,7 +215,7 @@ func (l *listener) typed(ctx context.Context, line string) {
 		return
 	}
 	if err != nil && !errors.Is(err, call.ErrInvalidState) {
-		fmt.Fprintf(l.stderr, "jmi listen: %s: %v\n", ev.ID, err)
+		fmt.Fprintf(l.stderr, "jmi listen: %s: %v\n", clean(ev.ID), err)
 	}
 }
 
@@ -326,6 +326,6 @@ func (p *prompter) draw(now time.Time) {
 	}
 	rung := max(now.Sub(ev.At), 0).Round(time.Second)
 	fmt.Fprintf(p.w, "\r\033[K%sRINGING: %s calls (%s), %s%s. Answer? [y/n] ",
-		bell, ev.Peer, strings.Join(ev.Media, "+"), rung, more)
+		bell, clean(ev.Peer.String()), clean(strings.Join(ev.Media, "+")), rung, more)
 	p.shown = true
 }

@@ -99,7 +99,7 @@ func runLog(ctx context.Context, e env) error {
 			dur = x.Duration().Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Start.Local().Format("2006-01-02 15:04:05"),
-			orDash(x.Direction), orDash(x.Peer), orDash(strings.Join(x.Media, ",")), x.Outcome, orDash(x.Device), dur)
+			orDash(x.Direction), orDash(clean(x.Peer)), orDash(clean(strings.Join(x.Media, ","))), x.Outcome, orDash(clean(x.Device)), dur)
 	}
 	return tw.Flush()
 }

@@ -161,7 +161,7 @@ func runEnv(ctx context.Context, e env) int {
 			}
 			return se.status
 		}
-		fmt.Fprintf(stderr, "jmi %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "jmi %s: %s\n", c.name, clean(err.Error()))
 		return exitError
 	}
 	fmt.Fprintf(stderr, "jmi: unknown command %q; run \"jmi help\"\n", args[0])

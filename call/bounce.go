@@ -1,0 +1,64 @@
+package call
+
+import (
+	"time"
+
+	"github.com/jmi-xmpp/jmi"
+	"mellium.im/xmpp/jid"
+)
+
+// Bounced says a message this device sent came back as an error: a
+// <message type='error'/> (RFC 6120 §8.3) from the server or from the
+// address it went to, which could not deliver it. An error is never a
+// signal: XEP-0353 has no element for "it did not arrive". The bounce of
+// the propose of a call placed here, or of the proceed of a call answered
+// here, ends that call on this device as failed: EventFinished with Failed
+// set, never answered, and the error condition as Reason. Any other bounce
+// is ignored.
+type Bounced struct {
+	// ID is the session id of the call the bounced message belongs to.
+	ID string
+	// Kind is the kind of JMI element the bounced message carried.
+	Kind jmi.Kind
+	// From is the address that returned the error: the one the message was
+	// sent to (the callee's bare JID for a propose, the caller's device for
+	// a proceed).
+	From jid.JID
+	// Condition is the stanza error condition (RFC 6120 §8.3.3), such as
+	// "service-unavailable"; Text its human-readable text, if any.
+	Condition, Text string
+}
+
+func (Bounced) isInput() {}
+
+// bounced ends the call whose propose or proceed came back as an error.
+func (m *Machine) bounced(now time.Time, b Bounced, out *effects) {
+	c := m.calls[b.ID]
+	ignore := func(why string) {
+		ev := Event{Type: EventIgnored, ID: b.ID, Reason: why, Device: b.From, At: now}
+		if !b.From.Equal(jid.JID{}) {
+			ev.Peer = b.From.Bare()
+		}
+		out.notify(ev)
+	}
+	if c == nil || !c.ours {
+		ignore("error bounce for a call not placed or answered here")
+		return
+	}
+	switch {
+	case b.Kind == jmi.KindPropose && c.Direction == Outgoing && c.State == StateProposing && c.Peer.Equal(b.From.Bare()):
+		// The callee's server (or the callee) refused the propose: nothing
+		// rings anywhere, nothing answers.
+	case b.Kind == jmi.KindProceed && c.Direction == Incoming && c.State == StateActive && !c.Elsewhere && c.Device.Bare().Equal(b.From.Bare()):
+		// The caller never got our answer.
+	default:
+		ignore("error bounce of a " + b.Kind.String() + " that ends no call")
+		return
+	}
+	m.end(c, EventFinished, now, now)
+	c.final = true
+	c.Answered = time.Time{}
+	ev := c.event(EventFinished, now)
+	ev.Device, ev.Reason, ev.Text, ev.Failed = b.From, b.Condition, b.Text, true
+	out.notify(ev)
+}
