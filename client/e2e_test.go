@@ -619,8 +619,7 @@ func e2eCatchUpWithoutStore(t *testing.T, w *world) {
 // The tablet finds it in its archive catch-up, where only the archive's
 // <delay/> says how old it is: it must record it missed ("stale"), not ring.
 // ejabberd 23.01 puts that <delay/> after the forwarded message, and jmi
-// reads a stamp only before it: the tablet takes the call as new and rings.
-// That known defect is reported as a skip on ejabberd until it is fixed.
+// once read a stamp only before it, so the tablet took the call as new and rang.
 func e2eStaleInCatchUp(t *testing.T, w *world) {
 	juliet := w.bare("juliet").String()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
@@ -640,9 +639,6 @@ func e2eStaleInCatchUp(t *testing.T, w *world) {
 	ev := waitEvent(t, tablet, "the stale call in the catch-up", func(ev call.Event) bool {
 		return ev.ID == sid && (ev.Type == call.EventIncoming || ev.Type == call.EventMissed)
 	}, eventWait)
-	if ev.Type == call.EventIncoming && w.srv.Kind() == "ejabberd" {
-		t.Skip("known defect: jmi reads no stamp from a <delay/> after the forwarded message of an archive result (ejabberd's order), so a stale call found in ejabberd's archive rings")
-	}
 	if ev.Type != call.EventMissed || ev.Reason != "stale" {
 		t.Errorf("tablet: %+v, want missed (stale)", ev)
 	}
