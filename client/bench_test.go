@@ -72,12 +72,13 @@ func benchExchange(b *testing.B, engine call.Config) {
 // ready waits for the first archive catch-up of each client: a message
 // read again from the archive while the loop runs would be a second event
 // for one hop.
-func ready(b *testing.B, cs ...*Client) {
+func ready(tb testing.TB, cs ...*Client) {
+	tb.Helper()
 	for _, c := range cs {
 		select {
 		case <-c.Ready():
-		case <-time.After(10 * time.Second):
-			b.Fatalf("%s: no catch-up within 10s", c.cfg.JID)
+		case <-time.After(eventWait):
+			tb.Fatalf("%s: no catch-up within %s", c.cfg.JID, eventWait)
 		}
 	}
 }

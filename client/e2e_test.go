@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -62,7 +64,16 @@ func (w *world) config(who, resource string) Config {
 		TLS:      w.srv.TLS(),
 		CAFile:   w.srv.CAFile(),
 		Trust:    func(jid.JID) bool { return true },
+		Logger:   e2eLogger(),
 	}
+}
+
+// e2eLogger logs what the clients do to standard error when JMI_E2E_LOG=1.
+func e2eLogger() *slog.Logger {
+	if os.Getenv("JMI_E2E_LOG") != "1" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // device logs in who/resource, trusting everyone, and closes it at the end.
@@ -391,6 +402,11 @@ func e2eCrossed(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
+	// Both online first: right after login ejabberd may still be handling
+	// a device's initial presence, keep a propose to the bare JID offline
+	// and deliver it after a tie-break reject sent later to the full JID;
+	// the loser, its call already ended, then rings for the winner.
+	ready(t, romeo, phone)
 	ids := make(chan string, 2)
 	for _, c := range []struct {
 		from *Client
@@ -435,6 +451,7 @@ func e2eCallBack(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
+	ready(t, romeo, phone) // as in e2eCrossed
 	first, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)

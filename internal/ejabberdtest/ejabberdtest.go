@@ -178,7 +178,7 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 // fails, unless the environment variable JMI_SKIP_EJABBERD is 1.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	s, err := Start(ctx, opts)
 	if errors.Is(err, ErrNotInstalled) && os.Getenv(SkipEnv) == "1" {
@@ -214,7 +214,7 @@ func Shared(t testing.TB) *Server {
 	t.Helper()
 	shared.Lock()
 	if shared.srv == nil && shared.err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		shared.srv, shared.err = Start(ctx, Options{Debug: os.Getenv(DebugEnv) == "1"})
 		cancel()
 	}

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 // that accounts and roster are back after a restart.
 func TestStartRegisterRestart(t *testing.T) {
 	s := ejabberdtest.New(t, ejabberdtest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	users, err := s.Users(ctx, "romeo", "juliet")
 	if err != nil {
@@ -55,7 +55,7 @@ func TestStartRegisterRestart(t *testing.T) {
 // TestSharedFreshUsers: two tests of one binary share the server and never
 // get the same account.
 func TestSharedFreshUsers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	a := ejabberdtest.Shared(t)
 	b := ejabberdtest.Shared(t)
