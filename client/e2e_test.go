@@ -402,10 +402,10 @@ func e2eCrossed(t *testing.T, w *world) {
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
-	// Both online first: right after login ejabberd may still be handling
-	// a device's initial presence, keep a propose to the bare JID offline
-	// and deliver it after a tie-break reject sent later to the full JID;
-	// the loser, its call already ended, then rings for the winner.
+	// Both caught up first. During its catch-up a device holds back a live
+	// propose but handles a reject of its own call at once; on ejabberd the
+	// winner's propose and then its tie-break reject arrived just then, and
+	// the loser, its call ended, rang for the winning call (open defect).
 	ready(t, romeo, phone)
 	ids := make(chan string, 2)
 	for _, c := range []struct {
