@@ -236,8 +236,9 @@ func Shared(t testing.TB) *Server {
 }
 
 // CloseShared stops the server Shared started, if any. Call it from TestMain
-// after m.Run. A test binary killed before that leaves no server behind: the
-// server gets SIGKILL when the process that started it dies.
+// after m.Run. A test binary killed before that leaves no server running
+// (only its temporary directory): the server gets SIGKILL when the process
+// that started it dies.
 func CloseShared() {
 	shared.Lock()
 	defer shared.Unlock()
