@@ -8,8 +8,8 @@ import (
 )
 
 // Bounced says a message this device sent came back as an error: a
-// <message type='error'/> (RFC 6120 §8.3) from the server or from the
-// address it went to, which could not deliver it. An error is never a
+// <message type='error'/> (RFC 6120 §8.3) from the address it went to,
+// which could not take it. An error is never a
 // signal: XEP-0353 has no element for "it did not arrive". The bounce of
 // the propose of a call placed here, or of the proceed of a call answered
 // here, ends that call on this device as failed: EventFinished with Failed
@@ -46,11 +46,15 @@ func (m *Machine) bounced(now time.Time, b Bounced, out *effects) {
 		return
 	}
 	switch {
-	case b.Kind == jmi.KindPropose && c.Direction == Outgoing && c.State == StateProposing && c.Peer.Equal(b.From.Bare()):
-		// The callee's server (or the callee) refused the propose: nothing
-		// rings anywhere, nothing answers.
-	case b.Kind == jmi.KindProceed && c.Direction == Incoming && c.State == StateActive && !c.Elsewhere && c.Device.Bare().Equal(b.From.Bare()):
-		// The caller never got our answer.
+	case b.Kind == jmi.KindPropose && c.Direction == Outgoing && c.State == StateProposing && b.From.Equal(c.Peer):
+		// The propose went to the callee's bare JID, and the error comes
+		// from that address: the callee's server refused it, so nothing
+		// rings anywhere. An error from one device of the callee (a full
+		// JID) says nothing of the others, which may ring: it is ignored
+		// below.
+	case b.Kind == jmi.KindProceed && c.Direction == Incoming && c.State == StateActive && !c.Elsewhere && (b.From.Equal(c.Device) || b.From.Equal(c.Device.Bare())):
+		// The proceed went to the caller's device (or, with
+		// BareJIDResponses, its bare JID): the caller never got our answer.
 	default:
 		ignore("error bounce of a " + b.Kind.String() + " that ends no call")
 		return

@@ -92,7 +92,8 @@ func playBytes(m *call.Machine, data []byte, step func(in call.Input, now time.T
 		case 7:
 			in = call.UserPropose{To: senders[int(b)%len(senders)], ID: id, Descriptions: audio}
 		case 8:
-			in = []call.Input{call.UserProceed{ID: id}, call.UserReject{ID: id}, call.UserRetract{ID: id}, call.UserFinish{ID: id}}[b%4]
+			bounced := call.Bounced{ID: id, Kind: []jmi.Kind{jmi.KindPropose, jmi.KindProceed}[b/5%2], From: senders[int(b)%len(senders)], Condition: "service-unavailable"}
+			in = []call.Input{call.UserProceed{ID: id}, call.UserReject{ID: id}, call.UserRetract{ID: id}, call.UserFinish{ID: id}, bounced}[b%5]
 		case 9:
 			in = call.CatchUpStarted{}
 		case 10:

@@ -273,10 +273,15 @@ func (d *Device) unwrap(stanza []byte) (received, error) {
 			}
 		case child.Name.Space == NSDelay && child.Name.Local == "delay":
 			// Offline storage stamps what it held (XEP-0160, XEP-0203),
-			// naming itself in from. Prosody passes a sender's own <delay/>
-			// through: only our server's word counts, or any contact could
-			// make a call ring an hour late or be logged in the future.
-			if t, ok := stamp(child); ok && d.delayedByUs(attr(child, "from")) {
+			// naming itself in from, and hands it over at login, when the
+			// initial presence goes out: during the catch-up, which the
+			// client begins before that presence. Prosody passes a sender's
+			// own <delay/> through, from and all: only our server's word
+			// counts, and only when offline storage can speak, or any
+			// contact could make a call ring an hour late or be logged in
+			// the future or the past. (The last delay wins: Prosody appends
+			// its own after any the sender put.)
+			if t, ok := stamp(child); ok && d.queryID != "" && d.delayedByUs(attr(child, "from")) {
 				sig.Stamp, sig.Via = t, call.ViaOffline
 			}
 			if err := dec.Skip(); err != nil {
@@ -285,6 +290,12 @@ func (d *Device) unwrap(stanza []byte) (received, error) {
 		case isError && child.Name.Local == "error":
 			if bounceErr, err = readStanzaError(dec); err != nil {
 				return received{sig: sig}, err
+			}
+		case isError:
+			// An error carries nothing else we read: no carbon or archive
+			// result inside it is a signal either.
+			if err := dec.Skip(); err != nil {
+				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
 			// XEP-0280 §11: a carbon comes from our own bare JID, or it is

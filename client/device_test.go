@@ -68,7 +68,8 @@ func TestDeviceReceive(t *testing.T) {
 			`send <message from="juliet@capulet.example/phone" to="romeo@montague.example/orchard" type="chat" id="m1"><ringing xmlns="urn:xmpp:jingle-message:0" id="c1"></ringing><store xmlns="urn:xmpp:hints"></store></message>` + "\nevent incoming c1"},
 		{"untrusted caller->nothing", "", strings.Replace(propose, "romeo@montague.example", "tybalt@capulet.example", 1), ""},
 		{"not JMI->nothing", "", `<message from='romeo@montague.example/orchard' to='juliet@capulet.example' type='chat'><body>hi</body></message>`, ""},
-		{"offline delivery of an old propose->missed", "", strings.Replace(propose, "<store", "<delay xmlns='urn:xmpp:delay' from='capulet.example' stamp='2026-01-01T09:00:00Z'/><store", 1), "event missed c1"},
+		{"a delay naming our server on a live propose after the catch-up->ignored, rings", "", strings.Replace(propose, "<store", "<delay xmlns='urn:xmpp:delay' from='capulet.example' stamp='2026-01-01T09:00:00Z'/><store", 1),
+			`send <message from="juliet@capulet.example/phone" to="romeo@montague.example/orchard" type="chat" id="m1"><ringing xmlns="urn:xmpp:jingle-message:0" id="c1"></ringing><store xmlns="urn:xmpp:hints"></store></message>` + "\nevent incoming c1"},
 		{"a contact's own delay on a live propose->ignored, rings", "", strings.Replace(propose, "<store", "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T09:00:00Z'/><store", 1),
 			`send <message from="juliet@capulet.example/phone" to="romeo@montague.example/orchard" type="chat" id="m1"><ringing xmlns="urn:xmpp:jingle-message:0" id="c1"></ringing><store xmlns="urn:xmpp:hints"></store></message>` + "\nevent incoming c1"},
 		{"a delay naming the contact's server->ignored, rings", "", strings.Replace(propose, "<store", "<delay xmlns='urn:xmpp:delay' from='montague.example' stamp='2026-01-01T09:00:00Z'/><store", 1),
@@ -81,6 +82,9 @@ func TestDeviceReceive(t *testing.T) {
 			"event ignored c1: error bounce of a ringing: not a signal"},
 		{"error message without JMI->nothing", "",
 			`<message from='romeo@montague.example' to='juliet@capulet.example/phone' type='error' id='unknown'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`, ""},
+		{"error message from our own server wrapping a carbon->no signal", "",
+			`<message from='juliet@capulet.example' to='juliet@capulet.example/phone' type='error'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+				`<message from='juliet@capulet.example/tablet' to='romeo@montague.example/orchard' type='chat'><proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/></message></forwarded></sent></message>`, ""},
 		{"carbon of an error message->not a signal", "",
 			`<message from='juliet@capulet.example' to='juliet@capulet.example/phone' type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
 				`<message from='romeo@montague.example/orchard' to='juliet@capulet.example/tablet' type='error'>` + proposeEl("c1") + `</message></forwarded></received></message>`,
@@ -287,6 +291,18 @@ func TestDeviceDelay(t *testing.T) {
 		}
 		if d.LastArchiveID() != "1767261535123456" {
 			t.Errorf("archive position %q", d.LastArchiveID())
+		}
+	})
+	t.Run("offline delivery of an old propose during the catch-up->missed at its time", func(t *testing.T) {
+		d := newTestDevice()
+		d.StartCatchUp(t0, "q1")
+		in := strings.Replace(propose, "<store", "<delay xmlns='urn:xmpp:delay' from='capulet.example' stamp='2026-01-01T09:00:00Z'/><store", 1)
+		if got := summarize(d, d.Receive(t0, []byte(in))); got != "" {
+			t.Fatalf("during catch-up: %s", got)
+		}
+		ev := onlyEvent(t, d, d.EndCatchUp(t0))
+		if ev.Type != call.EventMissed || !ev.At.Equal(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)) {
+			t.Errorf("got %+v, want missed at 09:00", ev)
 		}
 	})
 	t.Run("archive stamp in the future->now", func(t *testing.T) {

@@ -65,3 +65,17 @@ func TestLogEscapes(t *testing.T) {
 		t.Errorf("jmi log printed %d lines:\n%s", lines, out)
 	}
 }
+
+// TestPromptEscapes: the ringing prompt shows the caller's media escaped;
+// its own escape sequences (clear the line, the bell) are the only ones.
+func TestPromptEscapes(t *testing.T) {
+	var b strings.Builder
+	p := &prompter{w: &b}
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	p.push(call.Event{Type: call.EventIncoming, ID: "c1", Peer: jid.MustParse("romeo@montague.example"), Media: []string{"audio\x1b]0;pwned\x07"}, At: at})
+	p.draw(at.Add(2 * time.Second))
+	got := strings.TrimPrefix(b.String(), "\r\033[K\a")
+	if strings.ContainsAny(got, "\x1b\x07") || !strings.Contains(got, `audio\x1b]0;pwned\x07`) {
+		t.Errorf("prompt %q", b.String())
+	}
+}

@@ -25,7 +25,7 @@ import (
 const badResource = "evil\u1100"
 
 // wait bounds every wait of the suite.
-const wait = 5 * time.Second
+const wait = 15 * time.Second
 
 // world is a private Prosody with the victim, Juliet's phone (a jmi
 // client that trusts Romeo), and raw clients around it: Romeo (the trusted
