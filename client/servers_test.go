@@ -115,3 +115,13 @@ func (e ejabberdServer) Users(t testing.TB, names ...string) []string {
 	}
 	return locals
 }
+
+// prosody is the world's Prosody, for the tests that need what only the
+// Prosody harness has (registering an account by name, its data files).
+func (w *world) prosody() *prosodytest.Server {
+	p, ok := w.srv.(prosodyServer)
+	if !ok {
+		panic("e2e: the world's server is not Prosody")
+	}
+	return p.s
+}
