@@ -219,4 +219,11 @@ type Event struct {
 	// the event (its <delay/> or archive time, for what was found in
 	// catch-up), or the time of the input otherwise.
 	At time.Time
+	// Count is set only on the EventIgnored that sums up the signals the
+	// limits on untrusted calls dropped (Config.MaxUntrustedPerPeer,
+	// MaxUntrusted): how many, since the previous summary. There is at most
+	// one such summary per RingWindow, so that a flood gives one log line
+	// and one history entry, not one per message; Peer names the sender
+	// when all came from one. It has no ID.
+	Count int
 }
