@@ -92,6 +92,8 @@ type UserRetract struct {
 }
 
 // UserFinish hangs up an answered call. A nil Reason means <success/>.
+// Hanging up a call the other side has just finished (the two crossed) is
+// success, with no effect.
 type UserFinish struct {
 	ID     string
 	Reason *jmi.Reason

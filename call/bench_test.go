@@ -186,11 +186,14 @@ func BenchmarkFloodBurst30k(b *testing.B) {
 	noSelfCheck(b)
 	const n = 30000
 	b.ReportAllocs()
+	kept := 0
 	for b.Loop() {
 		m := call.New(call.Config{Account: julietPhone})
 		flood(m, n, t0, "f")
+		kept = len(m.Calls())
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/propose")
+	b.ReportMetric(float64(kept), "calls-kept")
 }
 
 // BenchmarkLegitCallDuringFlood is the engine's time for a trusted caller's
