@@ -21,7 +21,8 @@
 // always give the same effects; Handle returns an error only for local
 // misuse, such as answering a call that does not ring. Bad input from the
 // network never changes state: it is answered with an EventIgnored that says
-// why, for the client to log.
+// why, for the client to log, except what the limits on untrusted calls
+// drop, which is counted into one summary (see Limits below).
 //
 // Session ids come in with the inputs: the client makes them (UUIDv4, as
 // §3.1 recommends).
