@@ -57,7 +57,12 @@ type Signal struct {
 	Element jmi.Element
 	// Trusted says the application trusts the sender of a propose: it may
 	// ring and be told that this device rings (XEP-0353 §6). Untrusted calls
-	// are recorded silently.
+	// are recorded silently, and count against Config.MaxUntrustedPerPeer
+	// and MaxUntrusted. On another signal that may come before its propose
+	// (a callee's answer by carbon to a call another device of ours placed),
+	// Trusted keeps the call it opens out of those limits, so that a
+	// stranger's flood cannot make this device miss a trusted callee's
+	// answer; false is always safe.
 	Trusted bool
 	// PresenceShared says this account and the sender already share presence,
 	// so that no directed presence is needed after proceed.

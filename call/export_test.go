@@ -41,8 +41,8 @@ func (m *Machine) checkIndexes() error {
 			return fmt.Errorf("call %s: slot %d does not hold it", id, c.pslot)
 		case c.pq == nil && c.pslot != 0:
 			return fmt.Errorf("call %s: in no peer queue but with slot %d", id, c.pslot)
-		case c.silent && (!c.counted || c.proposeSeen):
-			return fmt.Errorf("call %s: silent, counted %v, propose seen %v", id, c.counted, c.proposeSeen)
+		case c.silent && c.proposeSeen:
+			return fmt.Errorf("call %s: silent, though its propose was seen", id)
 		case c.deferred && c.State == StatePending && c.slot == 0:
 			return fmt.Errorf("call %s: deferred and pending but in no deadline queue", id)
 		}

@@ -895,17 +895,20 @@ func (m *Machine) stub(at time.Time, s Signal, dir Direction, peer jid.JID) *cal
 // device of ours placed, by received carbon or to our bare JID, before the
 // sent carbon of its propose; a caller's retract read during catch-up
 // before the archive's propose. It is silent until the propose is seen or
-// this account acts on it (see hold), and counts as untrusted until then:
-// anyone can send such a signal. It returns nil when a limit dropped it.
+// this account acts on it (see hold), and counts as untrusted until then
+// unless the application trusts the sender (Signal.Trusted): anyone can
+// send such a signal. It returns nil when a limit dropped it.
 func (m *Machine) strangerStub(now, at time.Time, s Signal, dir Direction) *callState {
 	peer := s.From.Bare()
-	if !m.admitUntrusted(peer) {
+	if !s.Trusted && !m.admitUntrusted(peer) {
 		m.drop(now, peer)
 		return nil
 	}
 	c := m.stub(at, s, dir, peer)
 	c.silent = true
-	m.count(c)
+	if !s.Trusted {
+		m.count(c)
+	}
 	return c
 }
 

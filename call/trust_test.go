@@ -311,6 +311,22 @@ func TestUntrustedLimits(t *testing.T) {
 	}
 }
 
+// TestTrustedEarlyAnswerNotDropped: at the limit of untrusted calls, the
+// answer of a trusted callee by carbon, before the propose of our other
+// device, still opens its call (Signal.Trusted on a non-propose signal).
+func TestTrustedEarlyAnswerNotDropped(t *testing.T) {
+	m := machine(romeoPDA, func(c *call.Config) { c.MaxUntrustedPerPeer, c.MaxUntrusted = 1, 1 })
+	run(t, m, []step{
+		{0, untrusted(sig(tybalt, romeo, call.ViaLive, propose("t1"))), nil},
+		{0, untrusted(sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Proceed{ID: "u1"})), nil},
+		{0, sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Proceed{ID: "c1"}), nil},
+		{time.Second, sig(romeoOrchard, juliet, call.ViaSentCarbon, propose("c1")), []string{"event proposed c1 elsewhere", "event proceeded c1 device=juliet@capulet.example/phone elsewhere"}},
+	})
+	if _, ok := m.Call("u1"); ok {
+		t.Error("an untrusted early answer was kept over the limit")
+	}
+}
+
 // TestOverflowSummaryNamesTheSender: a flood from one sender is summed up
 // once, naming it, with Count; nothing for a quiet window after.
 func TestOverflowSummaryNamesTheSender(t *testing.T) {
