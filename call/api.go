@@ -57,7 +57,12 @@ type Signal struct {
 	Element jmi.Element
 	// Trusted says the application trusts the sender of a propose: it may
 	// ring and be told that this device rings (XEP-0353 §6). Untrusted calls
-	// are recorded silently.
+	// are recorded silently, and count against Config.MaxUntrustedPerPeer
+	// and MaxUntrusted. On another signal that may come before its propose
+	// (a callee's answer by carbon to a call another device of ours placed),
+	// Trusted keeps the call it opens out of those limits, so that a
+	// stranger's flood cannot make this device miss a trusted callee's
+	// answer; false is always safe.
 	Trusted bool
 	// PresenceShared says this account and the sender already share presence,
 	// so that no directed presence is needed after proceed.
@@ -92,6 +97,8 @@ type UserRetract struct {
 }
 
 // UserFinish hangs up an answered call. A nil Reason means <success/>.
+// Hanging up a call the other side has just finished (the two crossed) is
+// success, with no effect.
 type UserFinish struct {
 	ID     string
 	Reason *jmi.Reason
@@ -222,4 +229,11 @@ type Event struct {
 	// the event (its <delay/> or archive time, for what was found in
 	// catch-up), or the time of the input otherwise.
 	At time.Time
+	// Count is set only on the EventIgnored that sums up the signals the
+	// limits on untrusted calls dropped (Config.MaxUntrustedPerPeer,
+	// MaxUntrusted): how many, since the previous summary. There is at most
+	// one such summary per RingWindow, so that a flood gives one log line
+	// and one history entry, not one per message; Peer names the sender
+	// when all came from one. It has no ID.
+	Count int
 }

@@ -11,11 +11,19 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
+// noSelfCheck turns off, for a benchmark, the check of the engine's
+// indexes after every input that every test runs: it scans every call.
+func noSelfCheck(b *testing.B) {
+	call.SetSelfCheck(false)
+	b.Cleanup(func() { call.SetSelfCheck(true) })
+}
+
 // BenchmarkLiveCall is one whole call on the callee's device: propose,
 // answer, the peer's finish, and the tick that forgets a call a day old
 // (4 inputs per op). A call every ten minutes keeps 144 ended calls
 // remembered, as a busy day would.
 func BenchmarkLiveCall(b *testing.B) {
+	noSelfCheck(b)
 	m := call.New(call.Config{Account: julietPhone})
 	now := t0
 	b.ReportAllocs()
@@ -36,6 +44,7 @@ func BenchmarkLiveCall(b *testing.B) {
 // propose, ringing, proceed and finish seen from another device) through one
 // catch-up.
 func BenchmarkCatchUp100k(b *testing.B) {
+	noSelfCheck(b)
 	var sigs []call.Signal
 	for i := range 25000 {
 		id := fmt.Sprint("c", i)
@@ -63,6 +72,7 @@ func BenchmarkCatchUp100k(b *testing.B) {
 // BenchmarkRetained measures the heap one call keeps while active and once
 // finished (remembered until SessionTimeout for deduplication).
 func BenchmarkRetained(b *testing.B) {
+	noSelfCheck(b)
 	const n = 10000
 	measure := func(finish bool) float64 {
 		runtime.GC()
@@ -98,6 +108,7 @@ func BenchmarkRetained(b *testing.B) {
 // input and one NextDeadline. The calls are with one peer, or each with
 // another of 2,000 peers.
 func BenchmarkInputWithDeadline2000(b *testing.B) {
+	noSelfCheck(b)
 	const remembered = 2000
 	for _, peers := range []int{1, remembered} {
 		b.Run(fmt.Sprint("peers=", peers), func(b *testing.B) {
@@ -139,6 +150,69 @@ func BenchmarkInputWithDeadline2000(b *testing.B) {
 			}
 			if deadline.IsZero() {
 				b.Fatal("no deadline")
+			}
+		})
+	}
+}
+
+// flood feeds m n untrusted proposes from tybalt, each with a new id, all
+// within the ring window of at, as a stranger's flood would.
+func flood(m *call.Machine, n int, at time.Time, prefix string) {
+	for i := range n {
+		m.Handle(at, call.Signal{From: tybalt, To: juliet, Element: &jmi.Propose{ID: fmt.Sprint(prefix, i), Descriptions: audio}})
+	}
+}
+
+// BenchmarkProposeWith10kPendingFromPeer is one more untrusted propose from
+// a stranger who has already sent 10,000 (one op: one propose).
+func BenchmarkProposeWith10kPendingFromPeer(b *testing.B) {
+	noSelfCheck(b)
+	m := call.New(call.Config{Account: julietPhone})
+	flood(m, 10000, t0, "f")
+	now := t0.Add(time.Second)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Handle(now, call.Signal{From: tybalt, To: juliet, Element: &jmi.Propose{ID: fmt.Sprint("g", i), Descriptions: audio}})
+		i++
+	}
+}
+
+// BenchmarkFloodBurst30k is the engine's whole time for a burst of 30,000
+// untrusted proposes from one stranger within a ring window: what a call
+// placed during the burst waits for in the client's loop (one op: the
+// burst).
+func BenchmarkFloodBurst30k(b *testing.B) {
+	noSelfCheck(b)
+	const n = 30000
+	b.ReportAllocs()
+	kept := 0
+	for b.Loop() {
+		m := call.New(call.Config{Account: julietPhone})
+		flood(m, n, t0, "f")
+		kept = len(m.Calls())
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/propose")
+	b.ReportMetric(float64(kept), "calls-kept")
+}
+
+// BenchmarkLegitCallDuringFlood is the engine's time for a trusted caller's
+// propose (it rings) and retract, with no flood and just after a stranger's
+// 30,000 proposes (one op: the two inputs).
+func BenchmarkLegitCallDuringFlood(b *testing.B) {
+	noSelfCheck(b)
+	for _, burst := range []int{0, 30000} {
+		b.Run(fmt.Sprint("burst=", burst), func(b *testing.B) {
+			m := call.New(call.Config{Account: julietPhone})
+			flood(m, burst, t0, "f")
+			now := t0.Add(time.Second)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				id := fmt.Sprint("r", i)
+				i++
+				m.Handle(now, call.Signal{From: romeoOrchard, To: juliet, Trusted: true, Element: &jmi.Propose{ID: id, Descriptions: audio}})
+				m.Handle(now, call.Signal{From: romeoOrchard, To: juliet, Element: &jmi.Retract{ID: id}})
 			}
 		})
 	}

@@ -22,7 +22,8 @@
 // always give the same effects; Handle returns an error only for local
 // misuse, such as answering a call that does not ring. Bad input from the
 // network never changes state: it is answered with an EventIgnored that says
-// why, for the client to log.
+// why, for the client to log, except what the limits on untrusted calls
+// drop, which is counted into one summary (see Limits below).
 //
 // Session ids come in with the inputs: the client makes them (UUIDv4, as
 // §3.1 recommends).
@@ -48,6 +49,16 @@
 // untrusted call is recorded silently (StatePending, no event) and, when its
 // ring window ends, reported as missed with the reason "untrusted". Directed
 // presence follows a proceed only when presence is not already shared.
+//
+// Limits (§6): anyone can send proposes, so untrusted calls are bounded:
+// at most Config.MaxUntrustedPerPeer per sender (DefaultMaxUntrustedPerPeer,
+// 16) and Config.MaxUntrusted in all (DefaultMaxUntrusted, 1024) are
+// remembered, pending or ended. At a limit the oldest that ended is
+// forgotten first; when none has, the new propose is dropped: not stored,
+// no effect. What was dropped is summed up in one EventIgnored with Count,
+// at most one per RingWindow, for the client to log once and record once.
+// Calls from trusted callers never count, so a flood cannot crowd them out,
+// and memory stays within about 1 KiB per call of the limits.
 //
 // Catch-up (§3.3, §5): nothing rings and nothing is answered automatically
 // during catch-up. When it ends, a propose with no retract, finish, proceed
@@ -75,9 +86,27 @@
 // "elsewhere"), finish only from a party; a propose reusing the id of a call
 // with another peer is ignored; a sent carbon must come from our account.
 //
+// Strangers' noise: a call is recorded (its events reach the application)
+// only once its propose was seen or a device of this account acted on it.
+// Signals of this account may come first (a sent carbon of another device's
+// answer when we missed the propose, the legacy <accept/>): they make the
+// call at once. Someone else's proceed, reject or retract for an id this
+// device does not know is ignored with a reason, except where it may
+// legitimately come before the propose: the callee's answer to a call
+// another device of ours placed, seen by received carbon, in the archive or
+// to our bare JID before the sent carbon of the propose; a caller's retract
+// during catch-up, before the archive gives its propose. Such a call is kept
+// silently, its events held until the propose is seen or our account acts,
+// and counts as untrusted until then; if neither happens it is forgotten
+// with nothing told.
+//
 // Finish (§3.7): both sides send finish, success by default; the other
 // side's finish ends the call on every device, and the device in the call
-// answers with its own.
+// answers with its own. Hanging up at the moment the other side does is
+// success: UserFinish on a call this device was in that the other side's
+// finish has just ended returns nil and sends nothing more. A device that
+// finds its own answer in the archive after a restart was in the call: it
+// may hang it up, and answers the other side's finish.
 //
 // Errors: a message of type error is never a signal (the spec has no
 // element for "not delivered"). The bounce of the propose of a call placed
@@ -110,4 +139,13 @@
 // is how long an ended call is remembered so that late copies of its
 // messages have no effect; then it is forgotten, which bounds memory (about
 // 700 bytes per remembered call).
+//
+// # Cost
+//
+// Every input costs O(log n) in the number of calls remembered: deadlines
+// are kept in heaps, and the calls a propose from a peer must look at (one
+// of ours that waits for that peer's answer or is in a call with it, §4.1
+// and §4.2) and those a call to a peer crosses (the peer's call ringing
+// here) in heaps per peer, ordered by start. A Tick or the end of a
+// catch-up costs O(k log n) for the k calls it decides.
 package call

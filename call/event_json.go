@@ -24,6 +24,7 @@ type eventJSON struct {
 	Failed     bool     `json:"failed,omitempty"`
 	Media      []string `json:"media,omitempty"`
 	At         string   `json:"at,omitempty"`
+	Count      int      `json:"count,omitempty"`
 }
 
 // MarshalJSON writes the event as one JSON object: event (the type's name),
@@ -32,7 +33,7 @@ type eventJSON struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := eventJSON{
 		Event: e.Type.String(), ID: e.ID, Reason: e.Reason, Text: e.Text,
-		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Failed: e.Failed, Media: e.Media,
+		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Failed: e.Failed, Media: e.Media, Count: e.Count,
 	}
 	if !e.Peer.Equal(jid.JID{}) {
 		v.Peer = e.Peer.String()
@@ -89,7 +90,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("call: at: %w", err)
 		}
 	}
-	ev.ID, ev.Reason, ev.Text, ev.TieBreak, ev.MigratedTo, ev.Elsewhere, ev.Media = v.ID, v.Reason, v.Text, v.TieBreak, v.MigratedTo, v.Elsewhere, v.Media
+	ev.ID, ev.Reason, ev.Text, ev.TieBreak, ev.MigratedTo, ev.Elsewhere, ev.Media, ev.Count = v.ID, v.Reason, v.Text, v.TieBreak, v.MigratedTo, v.Elsewhere, v.Media, v.Count
 	ev.Failed = v.Failed
 	*e = ev
 	return nil

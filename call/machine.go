@@ -43,6 +43,16 @@ type Config struct {
 	// every proceed so that older clients on our other devices (Dino,
 	// Tigase) stop ringing.
 	NoLegacyAccept bool
+	// MaxUntrustedPerPeer is how many untrusted calls (calls from callers
+	// the application does not trust, and strangers' signals for calls
+	// whose propose was not seen) are remembered per peer (zero:
+	// DefaultMaxUntrustedPerPeer); MaxUntrusted is how many in all (zero:
+	// DefaultMaxUntrusted). When a limit is reached the oldest untrusted call
+	// that has ended is forgotten, and if none has, the new one is dropped
+	// and counted in the next overflow summary: one EventIgnored with Count,
+	// at most one per RingWindow. Trusted calls never count. About 1 KiB per
+	// call, so the defaults bound a flood's memory to about 1 MiB.
+	MaxUntrustedPerPeer, MaxUntrusted int
 }
 
 // Errors for local misuse, returned by Handle.
@@ -134,7 +144,30 @@ type callState struct {
 	slot           int       // 1 + the call's index in its deadline queue; 0: in none
 	seen           []sigKey
 	rang           []string // remote devices that reported ringing
+	// The peer index (see index.go): the peer's entry, the queue of it
+	// the call is in and its place there (1 + index; 0: in none).
+	pidx  *peerIndex
+	pq    *peerQueue
+	pslot int
+	// counted: counted against the limits on untrusted calls (see
+	// admitUntrusted).
+	counted bool
+	// silent: a call known only from a stranger's signals (a received
+	// carbon, the archive): its events are held until its propose is
+	// seen, so that noise from strangers never reaches the history (see
+	// hold).
+	silent bool
+	held   []Event
 }
+
+// maxSeen and maxRang bound what one call keeps for deduplication: a
+// legitimate call has a few senders (the caller, each device of the
+// callee); past the bound, repeats are still harmless, each handler being
+// idempotent on the call's state.
+const (
+	maxSeen = 32
+	maxRang = 32
+)
 
 // Machine is the XEP-0353 engine of one device: it takes Inputs and returns
 // Effects. It does no I/O and is not safe for concurrent use: one goroutine
@@ -143,8 +176,13 @@ type Machine struct {
 	cfg        Config
 	self, bare jid.JID
 	calls      map[string]*callState
-	byPeer     map[string][]*callState // calls by the peer's bare JID
+	byPeer     map[string]*peerIndex // by the peer's bare JID
 	catchingUp bool
+	// untrusted counts the calls counted against MaxUntrusted;
+	// endedUntrusted holds those that ended, oldest first.
+	untrusted      int
+	endedUntrusted callFIFO
+	over           overflow
 	// The calls with a deadline, by deadline, so that NextDeadline and Tick
 	// do not scan every remembered call (ended calls are remembered for
 	// SessionTimeout, thousands on a busy device). Deferred calls have a
@@ -220,6 +258,7 @@ func (m *Machine) setDeferred(c *callState, deferred bool) {
 	m.unqueue(c)
 	c.deferred = deferred
 	m.requeue(c)
+	m.reindex(c)
 }
 
 func (m *Machine) queueOf(c *callState) *deadlineQueue {
@@ -257,28 +296,8 @@ func (m *Machine) add(c *callState) {
 func (m *Machine) remove(c *callState) {
 	m.setDeadline(c, time.Time{})
 	delete(m.calls, c.ID)
+	m.vouch(c)
 	m.unlinkPeer(c)
-}
-
-func (m *Machine) linkPeer(c *callState) {
-	k := c.Peer.String()
-	m.byPeer[k] = append(m.byPeer[k], c)
-}
-
-func (m *Machine) unlinkPeer(c *callState) {
-	k := c.Peer.String()
-	list := m.byPeer[k]
-	for i, o := range list {
-		if o == c {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(m.byPeer, k)
-	} else {
-		m.byPeer[k] = list
-	}
 }
 
 // learnPeer sets the peer of a call known so far only from a legacy
@@ -290,19 +309,6 @@ func (m *Machine) learnPeer(c *callState, peer jid.JID) {
 	m.unlinkPeer(c)
 	c.Peer = peer
 	m.linkPeer(c)
-}
-
-// liveWithPeer returns the calls with peer that have not ended, in a stable
-// order: by start, then id.
-func (m *Machine) liveWithPeer(peer jid.JID) []*callState {
-	var list []*callState
-	for _, c := range m.byPeer[peer.String()] {
-		if c.State != StateEnded {
-			list = append(list, c)
-		}
-	}
-	sortCalls(list)
-	return list
 }
 
 func sortCalls(cs []*callState) {
@@ -325,7 +331,13 @@ func New(cfg Config) *Machine {
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
 	}
-	return &Machine{cfg: cfg, self: cfg.Account, bare: cfg.Account.Bare(), calls: make(map[string]*callState), byPeer: make(map[string][]*callState)}
+	if cfg.MaxUntrustedPerPeer <= 0 {
+		cfg.MaxUntrustedPerPeer = DefaultMaxUntrustedPerPeer
+	}
+	if cfg.MaxUntrusted <= 0 {
+		cfg.MaxUntrusted = DefaultMaxUntrusted
+	}
+	return &Machine{cfg: cfg, self: cfg.Account, bare: cfg.Account.Bare(), calls: make(map[string]*callState), byPeer: make(map[string]*peerIndex)}
 }
 
 // Call returns a snapshot of the call id.
@@ -366,6 +378,9 @@ func (m *Machine) sorted() []*callState {
 // It takes constant time, whatever the number of calls remembered.
 func (m *Machine) NextDeadline() time.Time {
 	next := m.due.first()
+	if m.over.count > 0 && (next.IsZero() || m.over.due.Before(next)) {
+		next = m.over.due
+	}
 	if m.catchingUp {
 		return next // deferred calls are decided when catch-up ends, not by the clock
 	}
@@ -405,7 +420,50 @@ func (m *Machine) Handle(now time.Time, in Input) ([]Effect, error) {
 	default:
 		err = fmt.Errorf("%w: input %T", ErrInvalidInput, in)
 	}
+	m.hold(&out)
+	if selfCheck != nil {
+		if cerr := selfCheck(m); cerr != nil {
+			panic(fmt.Sprintf("call: after %T: %v", in, cerr))
+		}
+	}
 	return out.list, err
+}
+
+// selfCheck, when set (by the package's tests only), checks the Machine's
+// indexes after every input.
+var selfCheck func(*Machine) error
+
+// hold moves the events of silent calls (known only from strangers'
+// signals) out of out into the calls, until their propose is seen (see
+// release): "record a call only once its propose was seen or a device of
+// this account acted on it".
+func (m *Machine) hold(out *effects) {
+	kept := out.list[:0]
+	for _, e := range out.list {
+		if n, ok := e.(Notify); ok && n.Event.Type != EventIgnored {
+			if c := m.calls[n.Event.ID]; c != nil && c.silent {
+				c.held = append(c.held, n.Event)
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	clear(out.list[len(kept):])
+	out.list = kept
+}
+
+// release ends c's silence, now that its propose is seen or this account
+// acted on it, and gives its held events, with the media now known.
+func (m *Machine) release(c *callState, out *effects) {
+	if !c.silent {
+		return
+	}
+	c.silent = false
+	for _, ev := range c.held {
+		ev.Media = append([]string(nil), c.Media...)
+		out.notify(ev)
+	}
+	c.held = nil
 }
 
 // effects collects what one input asks for.
@@ -453,6 +511,8 @@ func (m *Machine) end(c *callState, t EventType, at, now time.Time) {
 	// retention counts during the next catch-up too.
 	m.setDeferred(c, false)
 	m.setDeadline(c, now.Add(m.cfg.SessionTimeout))
+	m.reindex(c)
+	m.queueEnded(c)
 }
 
 func (m *Machine) isOwn(j jid.JID) bool { return j.Bare().Equal(m.bare) }
@@ -496,6 +556,13 @@ func (m *Machine) signal(now time.Time, s Signal, out *effects) {
 				return // the same message again: one effect (§5)
 			}
 		}
+		if own && s.Element.Kind() != jmi.KindPropose {
+			// A device of this account acted on the call: it is no
+			// stranger's noise. (A propose of ours vouches for it once
+			// it is known to fit, and gives its own event first.)
+			m.vouch(c)
+			m.release(c, out)
+		}
 	}
 	switch el := s.Element.(type) {
 	case *jmi.Propose:
@@ -522,7 +589,7 @@ func (m *Machine) signal(now time.Time, s Signal, out *effects) {
 		for _, k := range c.seen {
 			seen = seen || k == key
 		}
-		if !seen {
+		if !seen && len(c.seen) < maxSeen {
 			c.seen = append(c.seen, key)
 		}
 	}
@@ -546,8 +613,17 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 				}
 				return
 			}
-			c.fill(p, at)
 			c.Direction = Outgoing
+			m.fill(c, p, at)
+			m.vouch(c)
+			if c.silent {
+				// The callee's answer came first, by carbon: the call
+				// is ours after all, and its history begins here.
+				ev := c.event(EventProposed, c.Started)
+				ev.Elsewhere = !s.From.Equal(m.self)
+				out.notify(ev)
+				m.release(c, out)
+			}
 			return
 		}
 		c = &callState{Info: Info{ID: p.ID, Direction: Outgoing, Peer: peer, State: StateProposing, Elsewhere: !s.From.Equal(m.self), Self: s.From, Started: at}, proposeSeen: true}
@@ -580,9 +656,17 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 		case !c.proposeSeen:
 			// Signals for this call came first (out of order, §3.3): the
 			// call is already decided and must not ring.
-			c.fill(p, at)
 			c.Direction, c.Device = Incoming, s.From
+			m.fill(c, p, at)
+			if s.Trusted {
+				m.vouch(c)
+			}
+			m.release(c, out)
 		}
+		return
+	}
+	if !s.Trusted && !m.admitUntrusted(peer) {
+		m.drop(now, peer)
 		return
 	}
 	// §5: nothing is decided during catch-up: a later message of the same
@@ -598,10 +682,9 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 // (§4.1), a migration (§4.2), too old to ring (§5), ringing if the caller is
 // trusted, silence otherwise (§6).
 func (m *Machine) decide(now time.Time, c *callState, out *effects) {
-	for _, o := range m.liveWithPeer(c.Peer) {
-		if o == c || !o.proposeSeen {
-			continue
-		}
+	// The first call with the peer, by start, that waits for its answer or
+	// is answered: found in the peer's index in constant time.
+	if o := m.answeringWith(c.Peer); o != nil && o != c {
 		switch {
 		case o.Direction == Outgoing && o.State == StateProposing:
 			// §4.1: both sides proposed and nobody answered. The device of
@@ -643,10 +726,19 @@ func (c *callState) fill(p *jmi.Propose, at time.Time) {
 	}
 }
 
+// fill fills in a remembered call from its propose, and reindexes it.
+func (m *Machine) fill(c *callState, p *jmi.Propose, at time.Time) {
+	c.fill(p, at)
+	m.reindex(c)
+}
+
 func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, deferred bool) *callState {
 	c := &callState{Info: Info{ID: p.ID, Direction: Incoming, Peer: s.From.Bare(), Device: s.From, State: st, Trusted: s.Trusted, Started: at}, presenceShared: s.PresenceShared}
 	c.fill(p, at)
 	m.add(c)
+	if !s.Trusted {
+		m.count(c)
+	}
 	m.setDeferred(c, deferred) // before the deadline: the call goes straight to its queue
 	m.setDeadline(c, at.Add(m.cfg.RingWindow))
 	return c
@@ -655,6 +747,7 @@ func (m *Machine) newIncoming(at time.Time, s Signal, p *jmi.Propose, st State, 
 // ring makes c ring here and tells the caller (§3.2).
 func (m *Machine) ring(c *callState, out *effects) {
 	c.State = StateRinging
+	m.reindex(c)
 	m.setDeadline(c, c.Started.Add(m.cfg.RingWindow))
 	out.send(m.respondTo(c.Device), &jmi.Ringing{ID: c.ID})
 	ev := c.event(EventIncoming, c.Started)
@@ -703,8 +796,9 @@ func (m *Machine) crossed(now, at time.Time, c, o *callState, out *effects) {
 		// party with a <tie-break/> child element alongside of a <reason/>
 		// element carrying the condition <expired/>."
 		out.send(m.respondTo(c.Device), &jmi.Reject{ID: c.ID, Reason: expired, TieBreak: true})
-		m.end(c, EventRejected, at, now)
 		c.final, c.ours, c.Self = true, true, m.self
+		m.vouch(c)
+		m.end(c, EventRejected, at, now)
 		ev := c.event(EventRejected, at)
 		ev.Device, ev.Reason, ev.TieBreak = m.self, string(jmi.Expired), true
 		out.notify(ev)
@@ -752,6 +846,8 @@ func (m *Machine) answer(now, at time.Time, c *callState, out *effects) {
 		out.presence(c.Device)
 	}
 	c.State, c.ours, c.Elsewhere, c.Self, c.Answered = StateActive, true, false, m.self, at
+	m.vouch(c)
+	m.reindex(c)
 	m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 	ev := c.event(EventProceeded, at)
 	ev.Device = m.self
@@ -779,18 +875,57 @@ func (m *Machine) ringing(at time.Time, s Signal, c *callState, out *effects) {
 			return
 		}
 	}
+	if len(c.rang) >= maxRang {
+		return // no callee has that many devices
+	}
 	c.rang = append(c.rang, s.From.String())
 	ev := c.event(EventRinging, at)
 	ev.Device = s.From
 	out.notify(ev)
 }
 
-// stub remembers a call known only from a signal that came before its
-// propose (§3.3: signals may come in any order).
+// stub remembers a call known only from a signal of this account that came
+// before its propose (§3.3: signals may come in any order).
 func (m *Machine) stub(at time.Time, s Signal, dir Direction, peer jid.JID) *callState {
 	c := &callState{Info: Info{ID: s.Element.SessionID(), Direction: dir, Peer: peer, Started: at}}
 	m.add(c)
 	return c
+}
+
+// strangerStub remembers a call known only from a signal of someone else
+// that may come before the propose: the callee's answer to a call another
+// device of ours placed, by received carbon or to our bare JID, before the
+// sent carbon of its propose; a caller's retract read during catch-up
+// before the archive's propose. It is silent until the propose is seen or
+// this account acts on it (see hold), and counts as untrusted until then
+// unless the application trusts the sender (Signal.Trusted): anyone can
+// send such a signal. It returns nil when a limit dropped it.
+func (m *Machine) strangerStub(now, at time.Time, s Signal, dir Direction) *callState {
+	peer := s.From.Bare()
+	if !s.Trusted && !m.admitUntrusted(peer) {
+		m.drop(now, peer)
+		return nil
+	}
+	c := m.stub(at, s, dir, peer)
+	c.silent = true
+	if !s.Trusted {
+		m.count(c)
+	}
+	return c
+}
+
+// strangerMayOpen says whether s, the callee's proceed or reject for a call
+// this device does not know, may be about a call of this account. Sent to
+// this very device live or from offline storage, it is noise: a call placed
+// here is known here. A copy of a message to another device of ours (a
+// received carbon, the archive, the fallback of RFC 6121 §8.5.3.2.1), or
+// one to our bare JID (0.6/0.7 peers), may answer a call another device
+// placed whose propose has not reached us yet.
+func (m *Machine) strangerMayOpen(s Signal) bool {
+	if !m.isOwn(s.To) {
+		return false
+	}
+	return !s.To.Equal(m.self) || s.Via == ViaReceivedCarbon || s.Via == ViaArchive
 }
 
 // proceed handles <proceed/> and the legacy <accept/> (§3.4).
@@ -822,12 +957,12 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		case c.State == StateEnded && (c.final || c.Outcome == EventFinished):
 			return
 		}
-		if c.ours {
-			c.ours = false
-		}
 		// From this very device, it is its own answer of an earlier run,
-		// read back from the archive: answered here, not elsewhere.
-		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, !s.From.Equal(m.self), s.From, at
+		// read back from the archive: answered here, not elsewhere, and
+		// this device may hang it up (and answers the peer's finish).
+		c.ours = s.From.Equal(m.self)
+		c.State, c.Elsewhere, c.Self, c.Answered = StateActive, !c.ours, s.From, at
+		m.reindex(c)
 		m.setDeferred(c, false) // answered: nothing left for the catch-up's end to decide
 		m.setDeadline(c, at.Add(m.cfg.SessionTimeout))
 		ev := c.event(EventProceeded, at)
@@ -837,13 +972,15 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 	}
 	peer := s.From.Bare()
 	if c == nil {
-		if !m.isOwn(s.To) {
+		if !m.strangerMayOpen(s) {
 			ignored(out, at, s, "proceed for an unknown call")
 			return
 		}
 		// The answer to a call another device of ours placed, before we saw
 		// its propose.
-		c = m.stub(at, s, Outgoing, peer)
+		if c = m.strangerStub(now, at, s, Outgoing); c == nil {
+			return
+		}
 	}
 	switch {
 	case !c.Peer.Equal(peer) || c.Direction != Outgoing:
@@ -864,13 +1001,14 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 		// keeps the call, as the callee's devices decide too.
 	}
 	c.State, c.Device, c.Answered = StateActive, s.From, at
+	m.reindex(c)
 	// For this device when it placed the call (in this run, or in an
 	// earlier one whose propose the archive gave back) and the answer is
 	// addressed to it (or to the account, as 0.6/0.7 peers do); otherwise
 	// another device of ours placed it and we saw the answer by carbon.
 	placedHere := c.ours || (c.proposeSeen && c.Self.Equal(m.self))
 	if placedHere && m.addressedHere(s.To) {
-		c.Self = m.self
+		c.Self, c.ours = m.self, true
 	} else {
 		c.Elsewhere, c.ours = true, false
 	}
@@ -895,11 +1033,13 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 		c = m.stub(at, s, Incoming, s.To.Bare())
 		c.Device = s.To
 	case c == nil:
-		if !m.isOwn(s.To) {
+		if !m.strangerMayOpen(s) {
 			ignored(out, at, s, "reject for an unknown call")
 			return
 		}
-		c = m.stub(at, s, Outgoing, s.From.Bare())
+		if c = m.strangerStub(now, at, s, Outgoing); c == nil {
+			return
+		}
 	case own && c.Direction == Outgoing && c.proposeSeen:
 		ignored(out, at, s, "reject from our own account for our outgoing call")
 		return
@@ -943,14 +1083,25 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 // retract handles <retract/> (§3.3).
 func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callState, out *effects) {
 	own := m.isOwn(s.From)
-	if own && s.From.Equal(m.self) && c != nil && c.ours {
+	if own && s.From.Equal(m.self) && c != nil && c.ours && c.State == StateEnded {
 		return // our own retract, read back
 	}
 	switch {
 	case c == nil && own:
 		c = m.stub(at, s, Outgoing, s.To.Bare())
 	case c == nil:
-		c = m.stub(at, s, Incoming, s.From.Bare())
+		// The caller's messages reach us in the order it sent them, so its
+		// retract comes after its propose, which we would know, except
+		// during catch-up: the live retract may come before the archive
+		// gives the propose (and the archive's copy may come after a
+		// catch-up that began later). Otherwise it is noise.
+		if !m.catchingUp && s.Via != ViaArchive && s.Via != ViaReceivedCarbon {
+			ignored(out, at, s, "retract for an unknown call")
+			return
+		}
+		if c = m.strangerStub(now, at, s, Incoming); c == nil {
+			return
+		}
 		c.Device = s.From
 	case own && c.Direction != Outgoing:
 		ignored(out, at, s, "retract from our own account for an incoming call")
@@ -995,8 +1146,8 @@ func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callStat
 		ignored(out, at, s, "finish for an unknown call")
 		return
 	}
-	if own && s.From.Equal(m.self) && c.ours {
-		return
+	if own && s.From.Equal(m.self) && c.ours && c.State == StateEnded {
+		return // our own finish, read back
 	}
 	if !own && !c.Peer.Equal(s.From.Bare()) {
 		ignored(out, at, s, "finish from someone who is not a party")
@@ -1036,9 +1187,11 @@ func (m *Machine) catchUpEnded(now time.Time, out *effects) {
 	m.catchingUp = false
 	// §3.3: a propose with no retract, finish, proceed or reject is still
 	// active; it rings only if it is fresh.
+	// The deferred calls are the ones in their deadline queue: no scan of
+	// every remembered call.
 	var deferred []*callState
-	for _, c := range m.calls {
-		if c.deferred && c.State == StatePending {
+	for _, c := range m.dueDeferred {
+		if c.State == StatePending {
 			deferred = append(deferred, c)
 		}
 	}
@@ -1053,6 +1206,7 @@ func (m *Machine) tick(now time.Time, out *effects) {
 	// Every call whose deadline has come, deferred ones too (those that
 	// ring or wait are skipped below while catching up), found in the
 	// queues in time proportional to their number.
+	m.reportOverflow(now, out)
 	due := m.due.collect(now, 0, nil)
 	due = m.dueDeferred.collect(now, 0, due)
 	sortCalls(due)
@@ -1122,14 +1276,11 @@ func (m *Machine) userPropose(now time.Time, in UserPropose, out *effects) error
 	// their propose. Resolve it now, as if theirs had just arrived, so that
 	// the same call survives whichever was first; waiting for the peer's
 	// tie-break would leave their call ringing here.
-	for _, o := range m.liveWithPeer(c.Peer) {
-		if o.Direction == Incoming && o.proposeSeen && !o.deferred && (o.State == StateRinging || o.State == StatePending) {
-			// Presence is shared, or went to the peer's bare JID just
-			// above: an answer needs no more.
-			o.presenceShared = true
-			m.crossed(now, now, o, c, out)
-			break
-		}
+	if o := m.waitingFrom(c.Peer); o != nil {
+		// Presence is shared, or went to the peer's bare JID just
+		// above: an answer needs no more.
+		o.presenceShared = true
+		m.crossed(now, now, o, c, out)
 	}
 	return nil
 }
@@ -1169,6 +1320,7 @@ func (m *Machine) userReject(now time.Time, in UserReject, out *effects) error {
 	}
 	out.send(m.respondTo(c.Device), &jmi.Reject{ID: c.ID, Reason: r})
 	c.ours, c.Self = true, m.self
+	m.vouch(c)
 	m.end(c, EventRejected, now, now)
 	ev := c.event(EventRejected, now)
 	ev.Device, ev.Reason, ev.Text = m.self, string(r.Condition), r.Text
@@ -1201,6 +1353,12 @@ func (m *Machine) userFinish(now time.Time, in UserFinish, out *effects) error {
 	c, err := m.mine(in.ID)
 	if err != nil {
 		return err
+	}
+	if c.ours && c.State == StateEnded && c.Outcome == EventFinished {
+		// The other side hung up at the same moment (its finish came
+		// first, and was answered with ours), or this device already did:
+		// the call is over, as the user asked. Nothing more to send (§3.7).
+		return nil
 	}
 	if !c.ours || c.State != StateActive {
 		return fmt.Errorf("%w: finish on a %s call not answered here", ErrInvalidState, c.State)

@@ -6,8 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/internal/sim"
 )
+
+// selfCheckedSchedules is how many schedules of TestSimulation check the
+// engine's indexes after every input.
+const selfCheckedSchedules = 10000
 
 var (
 	simSeed      = flag.Uint64("sim.seed", 0, "first seed of the simulation (0: the default seeds)")
@@ -25,7 +30,13 @@ func TestSimulation(t *testing.T) {
 	if first == 0 {
 		first = 1
 	}
+	// The first schedules also check the engine's indexes after every
+	// input (see SetSelfCheck); the rest run at full speed.
+	defer call.SetSelfCheck(true)
 	for i := 0; i < *simSchedules; i++ {
+		if i == selfCheckedSchedules {
+			call.SetSelfCheck(false)
+		}
 		seed := first + uint64(i)
 		if err := sim.Run(seed, *simSteps, nil); err != nil {
 			var log strings.Builder

@@ -297,7 +297,9 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 	}
 	// The engine withdraws the call after --ring-timeout with no answer.
 	var hangup <-chan time.Time
-	answered := false
+	// hungUp: the user hung up; a call that goes on as another session
+	// (the event of our hang-up may follow the peer's move) is hung up too.
+	answered, hungUp := false, false
 	for {
 		select {
 		case ev, ok := <-s.c.Events():
@@ -316,6 +318,11 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				next := s.c.Handle(ev.MigratedTo)
 				if info, ok, err := next.Info(bg); err == nil && ok && info.State == call.StateActive && !info.Elsewhere {
 					h = next
+					if hungUp {
+						if err := h.HangUp(bg); err != nil {
+							return err
+						}
+					}
 					continue
 				}
 			}
@@ -337,15 +344,25 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				return nil
 			}
 		case <-hangup:
+			// Success too when the peer hung up at the same moment: the
+			// engine then has nothing more to send, and the peer's finish
+			// is the next event.
+			hungUp = true
 			if err := h.HangUp(bg); err != nil {
 				return err
 			}
 		case <-ctx.Done():
+			hungUp = true
 			if answered {
 				if err := h.HangUp(bg); err != nil {
 					return err
 				}
-			} else if err := h.Withdraw(bg); err != nil {
+			} else if err := h.Withdraw(bg); errors.Is(err, call.ErrInvalidState) {
+				// Answered at the same moment, before we saw it: hang up.
+				if err := h.HangUp(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
+					return err
+				}
+			} else if err != nil {
 				return err
 			}
 			ctx = context.Background() // now wait for the event of our own action

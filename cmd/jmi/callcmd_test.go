@@ -152,9 +152,10 @@ type jmiCall struct {
 	status chan int
 }
 
-func (w *listenWorld) julietCalls(ctx context.Context, t *testing.T) *jmiCall {
+func (w *listenWorld) julietCalls(ctx context.Context, t *testing.T, flags ...string) *jmiCall {
 	jc := &jmiCall{out: newJSONEvents(), status: make(chan int, 1)}
-	args := []string{"call", "--json", "--ca-file", w.srv.CAFile, "--data-dir", t.TempDir(), "romeo@" + w.srv.Domain}
+	args := append([]string{"call", "--json", "--ca-file", w.srv.CAFile, "--data-dir", t.TempDir()}, flags...)
+	args = append(args, "romeo@"+w.srv.Domain)
 	go func() { jc.status <- run(ctx, args, strings.NewReader(""), jc.out, &jc.errOut, w.julietEnv(true)) }()
 	return jc
 }
@@ -230,5 +231,31 @@ func TestCallBounced(t *testing.T) {
 	status, out, errOut = runCmdEnv(t, env, "log", "--data-dir", dir)
 	if status != 0 || !strings.Contains(out, "failed") || !strings.Contains(out, "nobody@"+srv.Domain) {
 		t.Errorf("jmi log: status %d\n%s\n%s", status, out, errOut)
+	}
+}
+
+// TestCallHangUpRace: jmi call --hangup-after hangs up at the moment Romeo
+// does (he answers and hangs up at once; she hangs up as soon as she sees
+// the answer). Whichever finish comes first ends the call (§3.7), and
+// hanging up a call the other side has just finished is success: jmi call
+// exits 0 every time. Before the engine took it so, about one run in five
+// (here: half of them) exited 1 with "finish on an ended call".
+func TestCallHangUpRace(t *testing.T) {
+	w := newListenWorld(t)
+	for range 12 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		jc := w.julietCalls(ctx, t, "--hangup-after", "1ns")
+		id := jc.out.next(t, "proposed", "")["id"].(string)
+		w.romeoWaits(t, call.EventIncoming, id)
+		h := w.romeo.Handle(id)
+		if err := h.Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.HangUp(ctx); err != nil {
+			t.Fatalf("Romeo's hang-up: %v", err)
+		}
+		jc.exits(ctx, t, id)
+		w.romeoWaits(t, call.EventFinished, id)
+		cancel()
 	}
 }

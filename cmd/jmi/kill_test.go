@@ -174,6 +174,53 @@ func TestKillListen(t *testing.T) {
 	}
 }
 
+// TestKillListenRecoveredHangUp kills "jmi listen --answer accept" with
+// SIGKILL in the middle of a call it answered and starts it again on the
+// same data directory: its catch-up finds this device's own answer and
+// shows the call as answered here, and Ctrl-C (SIGINT) then hangs it up: the
+// finish reaches the caller and jmi listen exits 0. (Before, the restarted
+// device did not know the call was its own: Ctrl-C sent nothing and it
+// exited 1 after 5 s, "the calls did not end".)
+func TestKillListenRecoveredHangUp(t *testing.T) {
+	if os.Getenv(killArgsEnv) != "" {
+		return
+	}
+	w := newListenWorld(t)
+	srv, romeo := w.srv, w.romeo
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	device := "juliet@" + srv.Domain + "/cli"
+	listen := []string{"listen", "--answer", "accept", "--json", "--trust", "romeo@" + srv.Domain,
+		"--jid", device, "--server", srv.Addr, "--ca-file", srv.CAFile, "--data-dir", t.TempDir()}
+
+	first := startKillProc(t, listen)
+	first.waitOnline(t)
+	h, err := romeo.Call(ctx, jid.MustParse("juliet@"+srv.Domain), "audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.waitEvent(t, "the call answered here", func(ev call.Event) bool {
+		return ev.ID == h.ID() && ev.Type == call.EventProceeded
+	})
+	first.kill(t)
+	w.romeoWaits(t, call.EventProceeded, h.ID())
+
+	second := startKillProc(t, listen)
+	recovered := second.waitEvent(t, "the call found again in the catch-up", func(ev call.Event) bool {
+		return ev.ID == h.ID() && (ev.Type == call.EventProceeded || ended(ev.Type))
+	})
+	if recovered.Type != call.EventProceeded || recovered.Elsewhere || recovered.Device.String() != device {
+		t.Fatalf("the restarted jmi listen showed %+v, want the call answered here by %s", recovered, device)
+	}
+	second.waitOnline(t)
+	if status := second.interrupt(t); status != 0 {
+		t.Errorf("jmi listen exited %d after Ctrl-C, want 0:\n%s", status, second.text())
+	}
+	if ev := w.romeoWaits(t, call.EventFinished, h.ID()); ev.Device.String() != device {
+		t.Errorf("Romeo's call ended by %s, want the finish of %s", ev.Device, device)
+	}
+}
+
 // killProc is a jmi command running in a child process: TestKillListenHelper
 // in a copy of this test binary.
 type killProc struct {
@@ -350,6 +397,21 @@ func (p *killProc) kill(t *testing.T) {
 	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("jmi ended by itself (%v) before the kill:\n%s", p.cmd.ProcessState, p.text())
 	}
+}
+
+// interrupt sends SIGINT (Ctrl-C) and returns the exit status.
+func (p *killProc) interrupt(t *testing.T) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(killWait):
+		p.dumpStacks()
+		t.Fatalf("jmi did not exit within %s of SIGINT:\n%s", killWait, p.text())
+	}
+	return p.cmd.ProcessState.ExitCode()
 }
 
 // killHistory reads the call history of dir through "jmi log --json", by
