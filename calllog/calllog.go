@@ -17,10 +17,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmpp/jid"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -41,6 +43,11 @@ const (
 	// Crossed: both parties called at the same moment and the other call
 	// went on instead of this one (XEP-0353 §4.1).
 	Crossed Outcome = "crossed"
+	// Dropped is not one call but the engine's summary of a flood: calls
+	// from untrusted senders dropped over its limits (call.Config's
+	// MaxUntrustedPerPeer and MaxUntrusted), Dropped of them. Peer is the
+	// sender when there was only one.
+	Dropped Outcome = "dropped"
 )
 
 // rank orders outcomes: an entry only ever moves to a higher rank.
@@ -71,6 +78,8 @@ type Entry struct {
 	Answered  time.Time
 	End       time.Time
 	Reason    string
+	// Dropped counts the signals an entry of outcome Dropped sums up.
+	Dropped int
 }
 
 // Duration is how long an answered call lasted, or zero. It is accurate
@@ -102,6 +111,7 @@ var migrations = []string{
 	);
 	CREATE INDEX calls_start ON calls(start);`,
 	`ALTER TABLE calls ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
+	`ALTER TABLE calls ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // DefaultDir is the directory of jmi's data: $JMI_DATA_DIR, else
@@ -180,8 +190,19 @@ func (l *Log) Close() error { return l.db.Close() }
 
 // Apply folds one event into an entry and reports whether it changed. It
 // is the outcome derivation, without the database. Ignored events are not
-// calls and change nothing.
+// calls and change nothing, but for the summary of a flood (an EventIgnored
+// with a Count), which is one entry of outcome Dropped: what the user was
+// told of, once, rather than one row per message.
 func Apply(e *Entry, ev call.Event) bool {
+	if isOverflow(ev) {
+		old := *e
+		e.ID, e.Start, e.End, e.Direction, e.Outcome = entryID(ev), ev.At, ev.At, "incoming", Dropped
+		e.Peer, e.Reason, e.Dropped = ev.Peer.Bare().String(), ev.Reason, ev.Count
+		if ev.Peer.Equal(jid.JID{}) {
+			e.Peer = ""
+		}
+		return !reflect.DeepEqual(old, *e)
+	}
 	if ev.Type == call.EventIgnored || ev.Type == call.EventUnknown || ev.ID == "" {
 		return false
 	}
@@ -271,9 +292,24 @@ func Apply(e *Entry, ev call.Event) bool {
 		e.Device != old.Device || !e.Answered.Equal(old.Answered) || !e.End.Equal(old.End) || e.Reason != old.Reason
 }
 
+// isOverflow reports whether ev is the engine's summary of dropped
+// signals.
+func isOverflow(ev call.Event) bool { return ev.Type == call.EventIgnored && ev.Count > 0 }
+
+// entryID is the key of ev's entry: the call's id, or for a flood's
+// summary (which has none) one made of its time, so that recording the
+// same summary twice changes nothing. The engine makes at most one summary
+// a ring window.
+func entryID(ev call.Event) string {
+	if isOverflow(ev) {
+		return fmt.Sprintf("dropped-%d", ev.At.UnixMilli())
+	}
+	return ev.ID
+}
+
 // Record applies one event to the history in one transaction.
 func (l *Log) Record(ev call.Event) error {
-	if ev.Type == call.EventIgnored || ev.ID == "" {
+	if (ev.Type == call.EventIgnored && !isOverflow(ev)) || entryID(ev) == "" {
 		return nil
 	}
 	tx, err := l.db.Begin()
@@ -282,19 +318,19 @@ func (l *Log) Record(ev call.Event) error {
 	}
 	defer tx.Rollback()
 	var e Entry
-	row := tx.QueryRow(`SELECT `+columns+` FROM calls WHERE id = ?`, ev.ID)
+	row := tx.QueryRow(`SELECT `+columns+` FROM calls WHERE id = ?`, entryID(ev))
 	if err := scan(row, &e); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("calllog: %w", err)
 	}
 	if !Apply(&e, ev) {
 		return nil
 	}
-	_, err = tx.Exec(`INSERT INTO calls (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?)
+	_, err = tx.Exec(`INSERT INTO calls (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET start=excluded.start, direction=excluded.direction,
 		peer=excluded.peer, media=excluded.media, outcome=excluded.outcome, device=excluded.device,
-		answered=excluded.answered, ended=excluded.ended, reason=excluded.reason`,
+		answered=excluded.answered, ended=excluded.ended, reason=excluded.reason, dropped=excluded.dropped`,
 		e.ID, unix(e.Start), e.Direction, e.Peer, strings.Join(e.Media, ","), string(e.Outcome),
-		e.Device, unix(e.Answered), unix(e.End), e.Reason)
+		e.Device, unix(e.Answered), unix(e.End), e.Reason, e.Dropped)
 	if err != nil {
 		return fmt.Errorf("calllog: %w", err)
 	}
@@ -304,7 +340,7 @@ func (l *Log) Record(ev call.Event) error {
 	return nil
 }
 
-const columns = `id, start, direction, peer, media, outcome, device, answered, ended, reason`
+const columns = `id, start, direction, peer, media, outcome, device, answered, ended, reason, dropped`
 
 // List returns up to limit entries, newest first.
 func (l *Log) List(ctx context.Context, limit int) ([]Entry, error) {
@@ -330,7 +366,7 @@ func (l *Log) List(ctx context.Context, limit int) ([]Entry, error) {
 func scan(r interface{ Scan(...any) error }, e *Entry) error {
 	var start, answered, ended int64
 	var media, outcome string
-	if err := r.Scan(&e.ID, &start, &e.Direction, &e.Peer, &media, &outcome, &e.Device, &answered, &ended, &e.Reason); err != nil {
+	if err := r.Scan(&e.ID, &start, &e.Direction, &e.Peer, &media, &outcome, &e.Device, &answered, &ended, &e.Reason, &e.Dropped); err != nil {
 		return err
 	}
 	e.Start, e.Answered, e.End = fromUnix(start), fromUnix(answered), fromUnix(ended)

@@ -12,6 +12,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 )
 
@@ -240,5 +241,67 @@ func TestOrderIndependent(t *testing.T) {
 				t.Fatalf("seed %d, call %d, order %v:\ngot  %+v\nwant %+v", seed, i, shuffled, got, want)
 			}
 		}
+	}
+}
+
+// TestRecordFloodSummary: a flood of proposes from a stranger, over the
+// engine's limits, leaves the calls the engine kept and one row for all
+// that it dropped, not one row each; recording that summary again changes
+// nothing.
+func TestRecordFloodSummary(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := call.New(call.Config{Account: jid.MustParse("juliet@capulet.example/phone"), MaxUntrustedPerPeer: 4})
+	tybalt := jid.MustParse("tybalt@capulet.example/x")
+	var summaries []call.Event
+	record := func(effs []call.Effect) {
+		t.Helper()
+		for _, e := range effs {
+			n, ok := e.(call.Notify)
+			if !ok {
+				continue
+			}
+			if n.Event.Type == call.EventIgnored && n.Event.Count > 0 {
+				summaries = append(summaries, n.Event)
+			}
+			if err := l.Record(n.Event); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range 100 {
+		effs, err := m.Handle(t0, call.Signal{From: tybalt, To: jid.MustParse("juliet@capulet.example"), Via: call.ViaLive,
+			Element: &jmi.Propose{ID: fmt.Sprint("flood-", i), Descriptions: []jmi.Description{jmi.RTP("audio")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(effs)
+	}
+	effs, _ := m.Handle(t0.Add(2*time.Minute), call.Tick{})
+	record(effs)
+	if len(summaries) != 1 || summaries[0].Count != 96 {
+		t.Fatalf("summaries %+v, want one counting the 96 dropped", summaries)
+	}
+	if err := l.Record(summaries[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.List(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped []Entry
+	for _, e := range got {
+		if e.Outcome == Dropped {
+			dropped = append(dropped, e)
+		}
+	}
+	if len(got) != 5 || len(dropped) != 1 {
+		t.Fatalf("%d rows, %d of them dropped, want the 4 calls kept and 1 summary: %+v", len(got), len(dropped), got)
+	}
+	if d := dropped[0]; d.Dropped != 96 || d.Peer != "tybalt@capulet.example" || d.Reason == "" {
+		t.Errorf("summary row %+v, want 96 dropped from tybalt with the reason", d)
 	}
 }

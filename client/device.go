@@ -197,7 +197,10 @@ func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
 		// future would ring past its window and sort wrong in the history.
 		sig.Stamp = time.Time{}
 	}
-	if _, ok := sig.Element.(*jmi.Propose); ok && d.cfg.Trust != nil {
+	if d.cfg.Trust != nil {
+		// Every signal, not only a propose: a trusted callee's answer that
+		// comes before the propose it answers must not count against the
+		// limits on untrusted calls (call.Config.MaxUntrusted).
 		sig.Trusted = d.cfg.Trust(sig.From.Bare())
 	}
 	if d.cfg.SharesPresence != nil {

@@ -356,3 +356,25 @@ func TestDevicePresence(t *testing.T) {
 		t.Errorf("got %s, %v", b, err)
 	}
 }
+
+// TestDeviceTrustsEarlyAnswers: the device tells the engine whom it trusts
+// for every signal, not only proposes, so that a trusted callee's answer
+// that comes before the propose it answers (by received carbon: another
+// device of ours placed the call) opens its call even when strangers have
+// filled the limits on untrusted calls.
+func TestDeviceTrustsEarlyAnswers(t *testing.T) {
+	d := NewDevice(DeviceConfig{
+		Account: phone,
+		Engine:  call.Config{MaxUntrustedPerPeer: 1, MaxUntrusted: 1},
+		Trust:   func(p jid.JID) bool { return p.Equal(romeoJ) },
+	})
+	d.Receive(t0, []byte(`<message from='tybalt@capulet.example/x' to='juliet@capulet.example' type='chat' id='t1'>`+proposeEl("t1")+`</message>`))
+	carbon := `<message from='juliet@capulet.example' to='juliet@capulet.example/phone' type='chat' id='r1'>` +
+		`<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>` +
+		`<message from='romeo@montague.example/orchard' to='juliet@capulet.example/tablet' type='chat' id='p1'>` +
+		`<proceed xmlns='urn:xmpp:jingle-message:0' id='early'/></message></forwarded></received></message>`
+	d.Receive(t0.Add(time.Second), []byte(carbon))
+	if _, ok := d.Call("early"); !ok {
+		t.Fatal("the trusted callee's early answer was dropped under the limits on untrusted calls")
+	}
+}

@@ -41,6 +41,7 @@ type logLine struct {
 	End       string   `json:"end,omitempty"`
 	Seconds   float64  `json:"duration_seconds,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	Dropped   int      `json:"dropped,omitempty"`
 }
 
 func runLog(ctx context.Context, e env) error {
@@ -98,8 +99,13 @@ func runLog(ctx context.Context, e env) error {
 		if x.Outcome == calllog.Answered && !x.Answered.IsZero() && !x.End.IsZero() {
 			dur = x.Duration().Round(time.Second).String()
 		}
+		outcome := string(x.Outcome)
+		if x.Outcome == calllog.Dropped {
+			// One row for a whole flood from untrusted senders.
+			outcome = fmt.Sprintf("%s %d", outcome, x.Dropped)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Start.Local().Format("2006-01-02 15:04:05"),
-			orDash(x.Direction), orDash(clean(x.Peer)), orDash(clean(strings.Join(x.Media, ","))), x.Outcome, orDash(clean(x.Device)), dur)
+			orDash(x.Direction), orDash(clean(x.Peer)), orDash(clean(strings.Join(x.Media, ","))), outcome, orDash(clean(x.Device)), dur)
 	}
 	return tw.Flush()
 }
@@ -114,7 +120,7 @@ func orDash(s string) string {
 func toLogLine(x calllog.Entry) logLine {
 	l := logLine{ID: x.ID, Start: x.Start.Format(time.RFC3339Nano), Direction: x.Direction, Peer: x.Peer,
 		Media: x.Media, Outcome: string(x.Outcome), Device: x.Device, Reason: x.Reason,
-		Seconds: x.Duration().Seconds()}
+		Seconds: x.Duration().Seconds(), Dropped: x.Dropped}
 	if !x.Answered.IsZero() {
 		l.Answered = x.Answered.Format(time.RFC3339Nano)
 	}
