@@ -601,4 +601,3 @@ func (m *Machine) mine(sid string) (*session, error) {
 	}
 	return s, nil
 }
-

@@ -172,7 +172,7 @@ func TestTransitions(t *testing.T) {
 		{name: "pending->session-accept(from another device of the peer)->pending (XEP-0166 §7.1, §10: unknown-session)", self: romeo, setup: pendingI,
 			in: recv(tablet, "a1", action(jingle.ActionSessionAccept, audio0)), want: []string{"error item-not-found+unknown-session to " + tablet.String()}, state: session.StatePending},
 		{name: "pending->session-accept(video for an audio call)->ended (XEP-0166 §6.3.2: bad-request)", self: romeo, setup: pendingI,
-			in: recv(juliet, "a1", action(jingle.ActionSessionAccept, content("0", "video"))),
+			in:   recv(juliet, "a1", action(jingle.ActionSessionAccept, content("0", "video"))),
 			want: []string{"error bad-request to " + juliet.String(), "set session-terminate jingle-2 to " + juliet.String() + " reason=incompatible-parameters", "stop-media incompatible-parameters", "finish-call incompatible-parameters"}, state: session.StateEnded},
 		{name: "pending->session-accept(twice)->active (XEP-0166 §10: out-of-order)", self: romeo, setup: activeI,
 			in: recv(juliet, "a2", action(jingle.ActionSessionAccept, audio0)), want: []string{"error unexpected-request+out-of-order to " + juliet.String()}, state: session.StateActive},
@@ -198,7 +198,7 @@ func TestTransitions(t *testing.T) {
 		{name: "awaiting->session-initiate(no content)->ended (XEP-0166 §6.3.2: bad-request)", self: juliet, setup: awaitingR,
 			in: recv(romeo, "i1", action(jingle.ActionSessionInitiate)), want: []string{"error bad-request to " + romeo.String(), "finish-call failed-application"}, state: session.StateEnded},
 		{name: "awaiting->session-initiate(senders none)->ended (XEP-0166 §6.3.2: bad-request, as Dino)", self: juliet, setup: awaitingR,
-			in: recv(romeo, "i1", action(jingle.ActionSessionInitiate, func() jingle.Content { c := content("0", "audio"); c.Senders = jingle.SendersNone; return c }())),
+			in:   recv(romeo, "i1", action(jingle.ActionSessionInitiate, func() jingle.Content { c := content("0", "audio"); c.Senders = jingle.SendersNone; return c }())),
 			want: []string{"error bad-request to " + romeo.String(), "finish-call failed-application"}, state: session.StateEnded},
 
 		// Early transport-info: kept, bounded, replayed.
@@ -221,7 +221,7 @@ func TestTransitions(t *testing.T) {
 			in:   recv(romeo, "t1", transportInfo(candidate("rtcp", 2, "udp"), candidate("tcp", 1, "tcp"), candidate("rtp", 1, "UDP"))),
 			want: []string{"result t1 to " + romeo.String(), "candidates 0 [rtp]"}, state: session.StateActive},
 		{name: "active->transport-info(unknown content)->active (acknowledged, nothing to use)", self: juliet, setup: activeR,
-			in: recv(romeo, "t1", &jingle.Jingle{Action: jingle.ActionTransportInfo, SID: sid, Contents: []jingle.Content{{Name: "9", Transport: &jingle.Transport{Candidates: []jingle.Candidate{candidate("c1", 1, "udp")}}}}}),
+			in:   recv(romeo, "t1", &jingle.Jingle{Action: jingle.ActionTransportInfo, SID: sid, Contents: []jingle.Content{{Name: "9", Transport: &jingle.Transport{Candidates: []jingle.Candidate{candidate("c1", 1, "udp")}}}}}),
 			want: []string{"result t1 to " + romeo.String()}, state: session.StateActive},
 
 		// Termination, both ways (XEP-0166 §6.7; MEDIA.md: Conversations and Dino hang up only with session-terminate).
