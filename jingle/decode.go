@@ -58,6 +58,7 @@ func Parse(b []byte) (IQ, error) {
 	}
 	r := &reader{r: xml.NewDecoder(bytes.NewReader(b))}
 	var iq IQ
+	bare := false
 	for {
 		tok, err := r.next()
 		if errors.Is(err, errEOF) {
@@ -74,6 +75,7 @@ func Parse(b []byte) (IQ, error) {
 		case isStanza(start.Name, "iq"):
 			iq, err = decodeIQ(r, start)
 		case start.Name.Space == NS && start.Name.Local == "jingle":
+			bare = true
 			iq.Jingle, err = decodeJingle(r, start)
 		default:
 			return IQ{}, fmt.Errorf("%w: the root element is <%s xmlns='%s'>, neither an iq nor a jingle element", ErrNoJingle, start.Name.Local, start.Name.Space)
@@ -102,7 +104,7 @@ func Parse(b []byte) (IQ, error) {
 			}
 		}
 	}
-	if iq.Type == "" {
+	if bare {
 		return iq, iq.Jingle.Validate()
 	}
 	return iq, iq.Validate()
@@ -417,8 +419,8 @@ func decodeIQ(r *reader, start xml.StartElement) (IQ, error) {
 	if err != nil {
 		return IQ{}, err
 	}
-	if iq.Type == "set" && iq.Jingle == nil {
-		return IQ{}, fmt.Errorf("%w: the iq carries none", ErrNoJingle)
+	if (iq.Type == "set" || iq.Type == "get") && iq.Jingle == nil {
+		return IQ{}, fmt.Errorf("%w: the iq %s carries none", ErrNoJingle, iq.Type)
 	}
 	return iq, nil
 }

@@ -32,8 +32,9 @@ const (
 // Errors returned by the decoders and encoders; match them with errors.Is.
 // Each is wrapped with the detail that names the problem.
 var (
-	// ErrNoJingle: the input holds no <jingle/> element, or the root is
-	// neither an <iq/> nor a <jingle/>.
+	// ErrNoJingle: the input holds no <jingle/> element where one is
+	// needed (an iq set or get), or the root is neither an <iq/> nor a
+	// <jingle/>.
 	ErrNoJingle = errors.New("jingle: no Jingle element")
 	// ErrMultipleJingle: an IQ carries more than one <jingle/>.
 	ErrMultipleJingle = errors.New("jingle: more than one Jingle element in an IQ")

@@ -76,7 +76,8 @@ func (j *Jingle) Validate() error {
 
 // Validate reports the first reason iq cannot go on the wire: a type that is
 // not get, set, result or error, an empty or too long id, an address that is
-// not a JID, a set without a Jingle element, or what Jingle.Validate finds.
+// not a JID, a set (or get) without a Jingle element, or what Jingle.Validate
+// finds.
 func (iq IQ) Validate() error {
 	switch {
 	case !iqTypes[iq.Type]:
@@ -85,8 +86,8 @@ func (iq IQ) Validate() error {
 		return fmt.Errorf("%w: no id", ErrBadIQ)
 	case len(iq.ID) > MaxSIDLength:
 		return fmt.Errorf("%w: id of %d bytes, the limit is %d", ErrTooLong, len(iq.ID), MaxSIDLength)
-	case iq.Type == "set" && iq.Jingle == nil:
-		return fmt.Errorf("%w: an iq set without one", ErrNoJingle)
+	case (iq.Type == "set" || iq.Type == "get") && iq.Jingle == nil:
+		return fmt.Errorf("%w: an iq %s without one", ErrNoJingle, iq.Type)
 	}
 	if err := checkAddress("from", iq.From); err != nil {
 		return err

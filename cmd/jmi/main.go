@@ -55,7 +55,7 @@ type command struct {
 
 // commands lists every subcommand; one line each.
 var commands = []command{
-	{name: "parse", summary: "decode one JMI stanza from standard input and print it as JSON", run: runParse},
+	{name: "parse", summary: "decode one JMI or Jingle stanza from standard input and print it as JSON", run: runParse},
 	{name: "call", summary: "call someone and wait for the answer", run: runCall},
 	{name: "listen", summary: "stay online and answer, decline or ignore incoming calls", run: runListen},
 	{name: "demo", summary: "a private Prosody and five calls between Romeo and Juliet's devices", run: runDemo},
