@@ -94,7 +94,7 @@ func (w *World) Check() error {
 			return fmt.Errorf("call %s: answered for %s but not for %s", id, strings.Join(yes, ", "), strings.Join(no, ", "))
 		}
 	}
-	return nil
+	return w.checkSessions()
 }
 
 // RunCrossed plays a crossed call (§4.1): a device of each account calls the

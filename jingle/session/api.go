@@ -8,8 +8,8 @@ import (
 
 // Input is something that happens to a Machine. The set is closed: the
 // network's IQReceived and ReplyReceived; the JMI call's CallAnswered and
-// CallEnded; the local Initiate, Accept, Terminate and LocalCandidates; and
-// Tick.
+// CallEnded; the local Initiate, Accept, Terminate and LocalCandidates;
+// Resumed after a lost connection; and Tick.
 type Input interface{ isInput() }
 
 // IQReceived is a Jingle IQ of type set that this device received, with its
@@ -83,6 +83,13 @@ type LocalCandidates struct {
 	Transport jingle.Transport
 }
 
+// Resumed says the connection came back after it was lost: what was in
+// flight may be lost, a session-terminate of the peer among it (Dino sends
+// no <finish/> to find in the archive). Each session under way is pinged
+// with an empty session-info (XEP-0166 §6.8); a peer that no longer knows
+// it answers unknown-session, which ends it.
+type Resumed struct{}
+
 // Tick says time has passed; Handle's now is the current time. IQs sent
 // and not answered within Config.IQTimeout time out.
 type Tick struct{}
@@ -95,6 +102,7 @@ func (Initiate) isInput()        {}
 func (Accept) isInput()          {}
 func (Terminate) isInput()       {}
 func (LocalCandidates) isInput() {}
+func (Resumed) isInput()         {}
 func (Tick) isInput()            {}
 
 // Effect is something the Machine asks its owner to do, in order. The set

@@ -105,6 +105,16 @@ func (m *Machine) localCandidates(now time.Time, in LocalCandidates, out *effect
 	return nil
 }
 
+// resumed pings every session the peer knows of, by sid.
+func (m *Machine) resumed(now time.Time, out *effects) {
+	for _, i := range m.Sessions() {
+		s := m.sessions[i.SID]
+		if s.State == StatePending || s.State == StateActive {
+			m.sendSet(now, s, &jingle.Jingle{Action: jingle.ActionSessionInfo, SID: s.SID}, out)
+		}
+	}
+}
+
 // tick times out the IQs whose answer did not come within IQTimeout. A
 // session-initiate or session-accept without answer ends its session; a
 // transport-info or session-terminate is only forgotten.
@@ -122,6 +132,20 @@ func (m *Machine) tick(now time.Time, out *effects) {
 		}
 		return due[i] < due[j]
 	})
+	// A session that did not start: the initiator's media layer made no
+	// offer, or the responder got no session-initiate (Dino hangs up with a
+	// session-terminate only, which a dropped connection can lose: nothing
+	// else would end the call).
+	for _, i := range m.Sessions() {
+		s := m.sessions[i.SID]
+		if s.State == StateAwaiting && !s.awaitUntil.After(now) {
+			why := "no session-initiate"
+			if s.Role == RoleInitiator {
+				why = "no offer"
+			}
+			m.end(now, s, false, &jmi.Reason{Condition: jmi.Timeout, Text: why + " within " + m.cfg.IQTimeout.String() + " of the answer"}, true, out)
+		}
+	}
 	for _, id := range due {
 		p := m.pending[id]
 		delete(m.pending, id)

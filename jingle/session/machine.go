@@ -138,11 +138,20 @@ type Info struct {
 	RemoteDescription bool
 	// Early is how many transport-info are kept for later.
 	Early int
+	// InFlight is how many IQ sets of the session wait for their answer.
+	InFlight int
+	// Deadline is when the session next needs a Tick: the end of the wait
+	// for the session-initiate (awaiting), or the time-out of its oldest IQ
+	// in flight; zero for none.
+	Deadline time.Time
 }
 
 type session struct {
 	Info
 	serial uint64 // tells a session from an earlier one with the same sid
+	// awaitUntil is when an awaiting session gives up on its
+	// session-initiate.
+	awaitUntil time.Time
 	local  []jingle.Content
 	offer  []jingle.Content // the remote offer, on the responder
 	early  []*jingle.Jingle
@@ -169,6 +178,22 @@ type Machine struct {
 	serials  uint64
 }
 
+// deadline is when s next needs a Tick.
+func (m *Machine) deadline(s *session) (next time.Time, inFlight int) {
+	if s.State == StateAwaiting {
+		next = s.awaitUntil
+	}
+	for _, p := range m.pending {
+		if p.sid == s.SID && p.serial == s.serial {
+			inFlight++
+			if next.IsZero() || p.deadline.Before(next) {
+				next = p.deadline
+			}
+		}
+	}
+	return next, inFlight
+}
+
 // New returns a Machine for the device cfg.Account.
 func New(cfg Config) *Machine {
 	if cfg.IQTimeout <= 0 {
@@ -189,34 +214,41 @@ func (m *Machine) Session(sid string) (Info, bool) {
 	if s == nil {
 		return Info{}, false
 	}
-	return s.snapshot(), true
+	return m.snapshot(s), true
 }
 
 // Sessions returns snapshots of every session, by sid.
 func (m *Machine) Sessions() []Info {
 	out := make([]Info, 0, len(m.sessions))
 	for _, s := range m.sessions {
-		out = append(out, s.snapshot())
+		out = append(out, m.snapshot(s))
 	}
 	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.SID, b.SID) })
 	return out
 }
 
-func (s *session) snapshot() Info {
+func (m *Machine) snapshot(s *session) Info {
 	i := s.Info
 	i.Media = slices.Clone(s.Media)
 	i.Early = len(s.early)
+	i.Deadline, i.InFlight = m.deadline(s)
 	return i
 }
 
 // NextDeadline returns when the Machine next needs a Tick (the time-out of
-// the oldest IQ waiting for its answer), or the zero time. It scans the IQs
-// in flight, a handful per session.
+// the oldest IQ waiting for its answer, or of a wait for a
+// session-initiate), or the zero time. It scans the sessions and the IQs in
+// flight, a handful per call answered here.
 func (m *Machine) NextDeadline() time.Time {
 	var next time.Time
 	for _, p := range m.pending {
 		if next.IsZero() || p.deadline.Before(next) {
 			next = p.deadline
+		}
+	}
+	for _, s := range m.sessions {
+		if s.State == StateAwaiting && (next.IsZero() || s.awaitUntil.Before(next)) {
+			next = s.awaitUntil
 		}
 	}
 	return next
@@ -245,6 +277,8 @@ func (m *Machine) Handle(now time.Time, in Input) ([]Effect, error) {
 		err = m.terminate(now, in, &out)
 	case LocalCandidates:
 		err = m.localCandidates(now, in, &out)
+	case Resumed:
+		m.resumed(now, &out)
 	case Tick:
 		m.tick(now, &out)
 	default:
@@ -545,7 +579,7 @@ func (m *Machine) callAnswered(now time.Time, in CallAnswered, out *effects) err
 		m.end(now, s, true, &jmi.Reason{Condition: jmi.Cancel, Text: "the call goes on with " + in.Remote.String()}, false, out)
 	}
 	m.serials++
-	m.sessions[in.SID] = &session{Info: Info{SID: in.SID, Role: role, State: StateAwaiting, Remote: in.Remote, Media: slices.Clone(in.Media)}, serial: m.serials}
+	m.sessions[in.SID] = &session{Info: Info{SID: in.SID, Role: role, State: StateAwaiting, Remote: in.Remote, Media: slices.Clone(in.Media)}, serial: m.serials, awaitUntil: now.Add(m.cfg.IQTimeout)}
 	return nil
 }
 

@@ -271,6 +271,16 @@ func TestTransitions(t *testing.T) {
 			in: session.Tick{}, at: session.DefaultIQTimeout, want: []string{"set session-terminate jingle-2 to " + juliet.String() + " reason=timeout", "stop-media timeout", "finish-call timeout"}, state: session.StateEnded},
 		{name: "pending->Tick before IQTimeout->pending", self: romeo, setup: pendingI,
 			in: session.Tick{}, at: session.DefaultIQTimeout - time.Millisecond, want: nil, state: session.StatePending},
+		{name: "awaiting->no session-initiate within IQTimeout->ended (the call finishes: Dino's lost session-terminate would leave it up)", self: juliet, setup: awaitingR,
+			in: session.Tick{}, at: session.DefaultIQTimeout, want: []string{"finish-call timeout"}, state: session.StateEnded},
+		{name: "awaiting(initiator)->no offer within IQTimeout->ended", self: romeo, setup: awaitingI,
+			in: session.Tick{}, at: session.DefaultIQTimeout, want: []string{"finish-call timeout"}, state: session.StateEnded},
+		{name: "active->Resumed->active (XEP-0166 §6.8: an empty session-info asks the peer)", self: juliet, setup: activeR,
+			in: session.Resumed{}, want: []string{"set session-info jingle-2 to " + romeo.String()}, state: session.StateActive},
+		{name: "active(pinged)->unknown-session->ended (the peer's session-terminate was lost)", self: juliet, setup: append(activeR[:3:3], session.Resumed{}),
+			in: reply(romeo, 2, &jingle.UnknownSession), want: []string{"stop-media gone", "finish-call gone"}, state: session.StateEnded},
+		{name: "awaiting->Resumed->awaiting (the peer knows of no session yet)", self: juliet, setup: awaitingR,
+			in: session.Resumed{}, want: nil, state: session.StateAwaiting},
 		{name: "active->answer to an unknown id->active (ignored)", self: romeo, setup: activeI,
 			in: reply(juliet, 42, nil), want: []string{"ignored"}, state: session.StateActive},
 
@@ -420,8 +430,8 @@ func TestLocalCandidates(t *testing.T) {
 // it no longer does.
 func TestNextDeadline(t *testing.T) {
 	m := play(t, romeo, awaitingI)
-	if dl := m.NextDeadline(); !dl.IsZero() {
-		t.Fatalf("deadline %v with nothing in flight", dl)
+	if dl := m.NextDeadline(); !dl.Equal(t0.Add(session.DefaultIQTimeout)) {
+		t.Fatalf("awaiting: deadline %v, want the end of the wait for the initiate", dl)
 	}
 	m = play(t, romeo, pendingI)
 	if dl := m.NextDeadline(); !dl.Equal(t0.Add(session.DefaultIQTimeout)) {
