@@ -152,9 +152,9 @@ type session struct {
 	// awaitUntil is when an awaiting session gives up on its
 	// session-initiate.
 	awaitUntil time.Time
-	local  []jingle.Content
-	offer  []jingle.Content // the remote offer, on the responder
-	early  []*jingle.Jingle
+	local      []jingle.Content
+	offer      []jingle.Content // the remote offer, on the responder
+	early      []*jingle.Jingle
 }
 
 // pendingIQ is an IQ set we sent that waits for its answer.
