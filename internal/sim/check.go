@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/jingle/session"
 )
 
 // answered sorts an outcome into what a person cares about: did the call
@@ -164,5 +165,14 @@ func Run(seed uint64, n int, log *strings.Builder) (err error) {
 		}
 	}
 	w.AllOnline()
+	if err := w.Check(); err != nil {
+		return err
+	}
+	// Then every time-out comes: a session that waited on one (for a
+	// session-terminate lost with a dropped connection) is over now, so the
+	// checks allow no exception.
+	w.advance(2 * session.DefaultIQTimeout)
+	w.Quiesce()
+	w.strict = true
 	return w.Check()
 }

@@ -88,6 +88,8 @@ type World struct {
 	violation string
 	// dinoHungUp are the calls hung up with a session-terminate only.
 	dinoHungUp map[string]bool
+	// strict: every time-out has come; the checks make no exception.
+	strict bool
 }
 
 // NewWorld makes Romeo with two devices and Juliet with three, who trust
@@ -286,6 +288,11 @@ func (w *World) advance(dt time.Duration) {
 				w.Now = sNext
 			}
 			w.sessionInput(sDev, session.Tick{})
+			if dl := sDev.Session.NextDeadline(); !dl.IsZero() && !dl.After(w.Now) {
+				// A deadline a Tick does not clear would loop forever.
+				w.violate("%s: session deadline %s still due after a Tick", sDev.JID, dl.Sub(Epoch))
+				break
+			}
 			continue
 		}
 		if next.After(w.Now) {

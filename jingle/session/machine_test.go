@@ -297,6 +297,8 @@ func TestTransitions(t *testing.T) {
 			in: recv(juliet, "s1", &jingle.Jingle{Action: jingle.ActionSessionInfo, SID: sid, Extra: []jmi.RawElement{{XMLName: xmlName("urn:example", "x")}}}), want: []string{"error feature-not-implemented+unsupported-info to " + juliet.String()}, state: session.StateActive},
 		{name: "active->description-info->active (feature-not-implemented)", self: romeo, setup: activeI,
 			in: recv(juliet, "d1", action(jingle.ActionDescriptionInfo)), want: []string{"error feature-not-implemented to " + juliet.String()}, state: session.StateActive},
+		{name: "active->iq set without id->active (ignored: RFC 6120 §8.1.3, no answer can name it)", self: juliet, setup: activeR,
+			in: recv(romeo, "", transportInfo(candidate("c1", 1, "udp"))), want: []string{"ignored"}, state: session.StateActive},
 		{name: "none->iq get->none (bad-request)", self: juliet, setup: noSessionR,
 			in: session.IQReceived{IQ: jingle.IQ{ID: "g1", Type: "get", From: romeo.String(), Jingle: action(jingle.ActionSessionInfo)}}, want: []string{"error bad-request to " + romeo.String()}, state: session.StateEnded},
 	}
