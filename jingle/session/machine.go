@@ -303,6 +303,11 @@ func refuse(out *effects, iq jingle.IQ, e jingle.StanzaError, why string) {
 // which state, and what it starts.
 func (m *Machine) received(now time.Time, iq jingle.IQ, out *effects) {
 	switch {
+	case iq.ID == "":
+		// RFC 6120 §8.1.3: an IQ without id cannot be answered (an answer
+		// repeats the id), so it is dropped.
+		out.add(Ignored{Why: "an IQ without id"})
+		return
 	case iq.Type == "result" || iq.Type == "error":
 		out.add(Ignored{Why: "an IQ " + iq.Type + " is no request (RFC 6120 §8.2.3)"})
 		return
