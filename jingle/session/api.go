@@ -151,8 +151,9 @@ type StopMedia struct {
 	Reason *jmi.Reason
 }
 
-// FinishCall asks the owner to end the JMI call SID with Reason (call.UserFinish):
-// the peer sent session-terminate, or the session failed. Conversations and
+// FinishCall asks the owner to end the JMI call SID with Reason
+// (call.UserFinish): the peer sent session-terminate, or the session failed.
+// Reason is the session-terminate's, nil when the peer gave none. Conversations and
 // Dino hang up only with session-terminate, so JMI learns of their hang-up
 // only from it.
 type FinishCall struct {

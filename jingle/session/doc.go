@@ -15,7 +15,7 @@
 // id and type and the decoded jingle.Jingle), the answer to an IQ set it
 // sent (ReplyReceived), what the JMI engine decided about the call
 // (CallAnswered, CallEnded), the local side's Initiate, Accept, Terminate and
-// LocalCandidates, and Tick. Effects are SendIQ (a result, an error with its
+// LocalCandidates, Resumed when the connection is back, and Tick. Effects are SendIQ (a result, an error with its
 // XEP-0166 condition, or a Jingle IQ set), StartMedia and MediaAnswered (the
 // remote offer or answer for the media layer), AddRemoteCandidates,
 // StopMedia, FinishCall (end the JMI call) and Ignored (for the log).
@@ -92,6 +92,18 @@
 // its WebRTC stack has answered, so the wait must be generous), or any IQ
 // answered with unknown-session or with the server's word that the peer's
 // device is gone (service-unavailable, recipient-unavailable).
+//
+// # What a lost connection loses
+//
+// Dino's hang-up is a session-terminate and nothing else, and an IQ in
+// flight when a connection drops is lost, unlike a message, which the
+// archive keeps. Two rules, both found by the simulator, keep such a call
+// from staying up for the 24 hours of XEP-0353 §5: a session whose
+// session-initiate has not come within Config.IQTimeout of the answer ends
+// its call (the initiator's offer, likewise), and after a reconnection
+// (Resumed) every session under way pings its peer with an empty
+// session-info (XEP-0166 §6.8), which a peer that no longer knows it answers
+// with unknown-session.
 //
 // # Migration and crossed calls
 //
