@@ -120,6 +120,7 @@ type SendIQ struct {
 
 // StartMedia hands the remote offer of a session to the media layer of the
 // responder: it opens its media session with Offer and answers with Accept.
+// The offer's candidates are those AddRemoteCandidates would pass.
 type StartMedia struct {
 	SID    string
 	Remote jid.JID

@@ -154,7 +154,10 @@ type session struct {
 	awaitUntil time.Time
 	local      []jingle.Content
 	offer      []jingle.Content // the remote offer, on the responder
-	early      []*jingle.Jingle
+	// ice are the peer's ICE credentials by content name, so that a
+	// transport-info repeating them is not taken for an ICE restart.
+	ice   map[string][2]string
+	early []*jingle.Jingle
 }
 
 // pendingIQ is an IQ set we sent that waits for its answer.
@@ -416,7 +419,8 @@ func (m *Machine) sessionInitiate(iq jingle.IQ, s *session, out *effects) {
 	s.State = StatePending
 	s.offer = cloneContents(iq.Jingle.Contents)
 	s.MediaOpen, s.RemoteDescription = true, true
-	out.add(StartMedia{SID: s.SID, Remote: s.Remote, Offer: cloneContents(s.offer)})
+	s.learnICE(s.offer)
+	out.add(StartMedia{SID: s.SID, Remote: s.Remote, Offer: usable(s.offer)})
 	m.replay(s, out)
 }
 
@@ -433,7 +437,8 @@ func (m *Machine) sessionAccept(now time.Time, iq jingle.IQ, s *session, out *ef
 	}
 	out.add(SendIQ{IQ: iq.Result()})
 	s.State, s.RemoteDescription = StateActive, true
-	out.add(MediaAnswered{SID: s.SID, Answer: cloneContents(iq.Jingle.Contents)})
+	s.learnICE(iq.Jingle.Contents)
+	out.add(MediaAnswered{SID: s.SID, Answer: usable(iq.Jingle.Contents)})
 	m.replay(s, out)
 }
 
@@ -480,18 +485,54 @@ func (m *Machine) candidates(s *session, j *jingle.Jingle, out *effects) {
 		if c.Transport == nil || !hasContent(s.offerOrLocal(), c.Name) {
 			continue
 		}
-		t := *c.Transport
-		t.Candidates = nil
-		for _, cand := range c.Transport.Candidates {
-			if cand.Component == 1 && strings.EqualFold(cand.Protocol, "udp") {
-				t.Candidates = append(t.Candidates, cand)
-			}
+		t := usableTransport(c.Transport)
+		creds := [2]string{t.Ufrag, t.Pwd}
+		restart := t.Ufrag != "" && creds != s.ice[c.Name]
+		if len(t.Candidates) == 0 && !restart {
+			continue // nothing new: Dino repeats its credentials beside a component-2 candidate
 		}
-		if len(t.Candidates) == 0 && t.Ufrag == "" && t.Pwd == "" {
-			continue
+		if restart {
+			// New credentials: an ICE restart (Conversations restarts so
+			// after a failure), for the media layer to answer.
+			s.ice[c.Name] = creds
 		}
 		out.add(AddRemoteCandidates{SID: s.SID, Content: c.Name, Transport: t})
 	}
+}
+
+// learnICE keeps the peer's ICE credentials of its offer or answer.
+func (s *session) learnICE(cs []jingle.Content) {
+	s.ice = map[string][2]string{}
+	for _, c := range cs {
+		if c.Transport != nil {
+			s.ice[c.Name] = [2]string{c.Transport.Ufrag, c.Transport.Pwd}
+		}
+	}
+}
+
+// usableTransport is t with only its candidates of component 1 over UDP.
+func usableTransport(t *jingle.Transport) jingle.Transport {
+	u := *t
+	u.Candidates = nil
+	for _, c := range t.Candidates {
+		if c.Component == 1 && strings.EqualFold(c.Protocol, "udp") {
+			u.Candidates = append(u.Candidates, c)
+		}
+	}
+	return u
+}
+
+// usable copies an offer or answer for the media layer, with only the
+// candidates it can use (Monal puts TCP candidates in its session-initiate).
+func usable(cs []jingle.Content) []jingle.Content {
+	cs = cloneContents(cs)
+	for i := range cs {
+		if cs[i].Transport != nil {
+			t := usableTransport(cs[i].Transport)
+			cs[i].Transport = &t
+		}
+	}
+	return cs
 }
 
 // offerOrLocal is the contents of the offer: the initiator's own, or the
