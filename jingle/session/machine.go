@@ -327,7 +327,7 @@ func (m *Machine) received(now time.Time, iq jingle.IQ, out *effects) {
 		refuse(out, iq, jingle.UnknownSession, "no call answered on this device has sid "+j.SID)
 		return
 	}
-	if from, err := iq.FromJID(); err != nil || !from.Equal(s.Remote) {
+	if !sameJID(iq, s.Remote) {
 		// The session is the one with its peer device (XEP-0166 §7.1); for
 		// anyone else, including another device of the peer, it does not
 		// exist.
@@ -551,7 +551,7 @@ func (m *Machine) replied(iq jingle.IQ, out *effects) {
 		out.add(Ignored{Why: "an answer to no IQ in flight (id " + iq.ID + ")"})
 		return
 	}
-	if from, err := iq.FromJID(); err != nil || !from.Equal(p.to) {
+	if !sameJID(iq, p.to) {
 		// Only the addressee (or the server on its behalf, which writes the
 		// addressee's JID) answers: nobody else can end our session.
 		out.add(Ignored{SID: p.sid, Why: "an answer from " + iq.From + " to an IQ sent to " + p.to.String()})
@@ -581,6 +581,17 @@ func (m *Machine) replied(iq jingle.IQ, out *effects) {
 	default:
 		out.add(Ignored{SID: s.SID, Why: p.action.String() + " refused with " + cond + " " + jcond})
 	}
+}
+
+// sameJID reports whether iq is from j. The address as written is compared
+// first, and parsed only when it differs (a peer may write it unnormalised):
+// parsing a JID costs most of the time of handling an IQ.
+func sameJID(iq jingle.IQ, j jid.JID) bool {
+	if iq.From == j.String() {
+		return true
+	}
+	from, err := iq.FromJID()
+	return err == nil && from.Equal(j)
 }
 
 // peerGone reports an error that says the peer has no session: it does not
