@@ -148,7 +148,7 @@ func RunCrossed(seed uint64, log *strings.Builder) error {
 
 // Run plays one schedule of n random steps with the given seed, checking the
 // invariants at every quiescent point and at the end, after every device is
-// back online. A transcript goes to log when it is not nil.
+// back online, and again once every time-out has come. A transcript goes to log when it is not nil.
 func Run(seed uint64, n int, log *strings.Builder) (err error) {
 	w := NewWorld(seed, log)
 	defer func() {
