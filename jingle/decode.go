@@ -446,6 +446,9 @@ func decodeStanzaError(r *reader, start xml.StartElement) (*StanzaError, error) 
 
 func decodeJingle(r *reader, start xml.StartElement) (*Jingle, error) {
 	j := &Jingle{}
+	if start.Name.Space != NS || start.Name.Local != "jingle" {
+		return nil, fmt.Errorf("%w: <%s xmlns='%s'> is not one", ErrNoJingle, start.Name.Local, start.Name.Space)
+	}
 	action, ok := attr(start, "action")
 	if !ok || action == "" {
 		return nil, ErrMissingAction

@@ -71,6 +71,20 @@ func (j *Jingle) Content(name string) *Content {
 	return nil
 }
 
+// Media lists the media of every content's RTP description, in order,
+// skipping contents without one: what to compare with the propose's media
+// (Conversations terminates a session whose media differ with
+// security-error).
+func (j *Jingle) Media() []string {
+	var media []string
+	for _, c := range j.Contents {
+		if c.Description != nil && c.Description.Media != "" {
+			media = append(media, c.Description.Media)
+		}
+	}
+	return media
+}
+
 // Marshal returns the XML of j, after Validate.
 func Marshal(j *Jingle) ([]byte, error) { return marshal(j.TokenReader()) }
 
@@ -103,7 +117,9 @@ var (
 // TokenReader implements xmlstream.Marshaler: the XML of j, written
 // strictly (every attribute XEP-0166 requires, senders always, Conversations'
 // ICE options in NSICEOption). A j that Validate refuses, or a kept element
-// with malformed inner XML, makes the reader return the error.
+// with malformed inner XML, makes the reader return the error. The output can
+// be longer than what was read: a namespace the input declared once with a
+// prefix is declared on each element that uses it.
 func (j *Jingle) TokenReader() xml.TokenReader {
 	if err := j.Validate(); err != nil {
 		return errReader{err}

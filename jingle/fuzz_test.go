@@ -44,6 +44,12 @@ func FuzzParse(f *testing.F) {
 			// Validate accepts.
 			t.Fatalf("cannot encode what was decoded: %v\ninput: %q", err, in)
 		}
+		if len(first) > jingle.MaxStanzaSize {
+			// The encoding can be longer than the input: encoding/xml
+			// declares the namespace on each element where the input
+			// declared a prefix once. The limit is on what is read.
+			return
+		}
 		again, err := jingle.Parse(first)
 		if err != nil {
 			t.Fatalf("cannot decode what was encoded: %v\nencoded: %s", err, first)

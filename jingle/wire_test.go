@@ -468,6 +468,19 @@ func TestAnswers(t *testing.T) {
 	if iq.Jingle.Content("1") != nil {
 		t.Error("Content(1) found a content that is not there")
 	}
+	if m := iq.Jingle.Media(); m != nil {
+		t.Errorf("a transport-info has media %v", m)
+	}
+	in, err = os.ReadFile("testdata/wire/conversations-session-initiate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iq, err = jingle.Parse(in); err != nil {
+		t.Fatal(err)
+	}
+	if m := iq.Jingle.Media(); !reflect.DeepEqual(m, []string{"audio"}) {
+		t.Errorf("Media() = %v, want [audio]", m)
+	}
 }
 
 func TestEnums(t *testing.T) {
@@ -490,4 +503,80 @@ func TestEnums(t *testing.T) {
 			t.Errorf("%#v.String() = %q, want %q", v, got, want)
 		}
 	}
+}
+
+// TestDecodeStream reads a Jingle IQ as a mellium handler does: from a token
+// stream, after its start element.
+func TestDecodeStream(t *testing.T) {
+	in, err := os.ReadFile("testdata/wire/conversations-session-initiate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := jingle.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(in))
+	tok, err := d.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := jingle.DecodeIQ(d, tok.(xml.StartElement))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DecodeIQ and Parse disagree:\n%s\n%s", summary(got), summary(want))
+	}
+
+	var j jingle.Jingle
+	if err := xml.Unmarshal([]byte(`<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><busy/></reason></jingle>`), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Action != jingle.ActionSessionTerminate || j.Reason.Condition != jmi.Busy {
+		t.Errorf("xml.Unmarshal gave %+v", j)
+	}
+	if err := xml.Unmarshal([]byte(`<jingle xmlns='urn:xmpp:jingle:1' sid='s1'/>`), &j); !errors.Is(err, jingle.ErrMissingAction) {
+		t.Errorf("xml.Unmarshal of a jingle without action: %v", err)
+	}
+	d = xml.NewDecoder(strings.NewReader(`<jingle xmlns='urn:other' action='session-terminate' sid='s1'/>`))
+	tok, _ = d.Token()
+	if _, err := jingle.Decode(d, tok.(xml.StartElement)); !errors.Is(err, jingle.ErrNoJingle) {
+		t.Errorf("Decode of another namespace's jingle: %v", err)
+	}
+
+	// MarshalXML writes the same as Marshal, inside other XML.
+	var b bytes.Buffer
+	if err := xml.NewEncoder(&b).Encode(&j); err != nil {
+		t.Fatal(err)
+	}
+	if want := `<jingle xmlns="urn:xmpp:jingle:1" action="session-terminate" sid="s1"><reason><busy></busy></reason></jingle>`; b.String() != want {
+		t.Errorf("MarshalXML wrote %s, want %s", b.String(), want)
+	}
+}
+
+func TestReadIQ(t *testing.T) {
+	f, err := os.Open("testdata/wire/dino-session-terminate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	iq, err := jingle.ReadIQ(f)
+	if err != nil || iq.Jingle.Reason.Condition != jmi.Cancel {
+		t.Errorf("ReadIQ: %+v, %v", iq, err)
+	}
+	// A reader that never ends is read only to the limit.
+	if _, err := jingle.ReadIQ(endless{}); !errors.Is(err, jingle.ErrTooLarge) {
+		t.Errorf("ReadIQ of an endless input: %v", err)
+	}
+}
+
+// endless is an input of white space that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }
