@@ -33,12 +33,17 @@ type view struct {
 // at a quiescent point: nothing in flight.
 func (w *World) Check() error {
 	byID := map[string][]view{}
+	// Each online device's calls, snapshotted once for every check.
+	snaps := map[*Device]map[string]call.Info{}
 	for _, a := range w.Accounts {
 		for _, d := range a.Devices {
 			if !d.Online {
 				continue
 			}
+			snap := map[string]call.Info{}
+			snaps[d] = snap
 			for _, i := range d.Machine.Calls() {
+				snap[i.ID] = i
 				byID[i.ID] = append(byID[i.ID], view{d, i})
 				// Nothing rings for a session older than the ring window
 				// (§5), in catch-up or otherwise.
@@ -95,7 +100,7 @@ func (w *World) Check() error {
 			return fmt.Errorf("call %s: answered for %s but not for %s", id, strings.Join(yes, ", "), strings.Join(no, ", "))
 		}
 	}
-	return w.checkSessions()
+	return w.checkSessions(snaps)
 }
 
 // RunCrossed plays a crossed call (§4.1): a device of each account calls the

@@ -219,18 +219,15 @@ func (w *World) violate(format string, args ...any) {
 // account and call; none for a call that ended on any device; and, for a
 // call whose two devices are online with nothing in flight, both sessions
 // active with media described on both sides.
-func (w *World) checkSessions() error {
+func (w *World) checkSessions(snaps map[*Device]map[string]call.Info) error {
 	if w.violation != "" {
 		return fmt.Errorf("jingle: %s", w.violation)
 	}
 	ended := map[string]string{} // call id -> a device where it ended
 	for _, a := range w.Accounts {
 		for _, d := range a.Devices {
-			if !d.Online {
-				continue
-			}
-			for _, c := range d.Machine.Calls() {
-				if c.State == call.StateEnded {
+			for _, c := range snaps[d] {
+				if c.State == call.StateEnded && ended[c.ID] == "" {
 					ended[c.ID] = d.JID.String()
 				}
 			}
@@ -252,7 +249,7 @@ func (w *World) checkSessions() error {
 				}
 			}
 			for _, s := range d.Session.Sessions() {
-				c, ok := d.Machine.Call(s.SID)
+				c, ok := snaps[d][s.SID]
 				switch {
 				case !ok:
 					return fmt.Errorf("%s has a %s session %s for no call", d.JID, s.State, s.SID)
@@ -292,7 +289,7 @@ func (w *World) checkSessions() error {
 			if !d.Online {
 				continue
 			}
-			for _, c := range d.Machine.Calls() {
+			for _, c := range snaps[d] {
 				if c.State != call.StateActive || c.Elsewhere || !c.Self.Equal(d.JID) {
 					continue
 				}
@@ -300,7 +297,7 @@ func (w *World) checkSessions() error {
 				if peer == nil || !peer.Online || inFlight(d, c.ID) || inFlight(peer, c.ID) {
 					continue
 				}
-				pc, ok := peer.Machine.Call(c.ID)
+				pc, ok := snaps[peer][c.ID]
 				if !ok || pc.State != call.StateActive || pc.Elsewhere || !pc.Self.Equal(peer.JID) || !pc.Device.Equal(d.JID) {
 					// The peer hung up (with a <finish/>, or as Dino with a
 					// session-terminate only): the call must be over here too.
