@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/jingle/session"
 )
 
 // answered sorts an outcome into what a person cares about: did the call
@@ -32,12 +33,17 @@ type view struct {
 // at a quiescent point: nothing in flight.
 func (w *World) Check() error {
 	byID := map[string][]view{}
+	// Each online device's calls, snapshotted once for every check.
+	snaps := map[*Device]map[string]call.Info{}
 	for _, a := range w.Accounts {
 		for _, d := range a.Devices {
 			if !d.Online {
 				continue
 			}
+			snap := map[string]call.Info{}
+			snaps[d] = snap
 			for _, i := range d.Machine.Calls() {
+				snap[i.ID] = i
 				byID[i.ID] = append(byID[i.ID], view{d, i})
 				// Nothing rings for a session older than the ring window
 				// (§5), in catch-up or otherwise.
@@ -94,7 +100,7 @@ func (w *World) Check() error {
 			return fmt.Errorf("call %s: answered for %s but not for %s", id, strings.Join(yes, ", "), strings.Join(no, ", "))
 		}
 	}
-	return nil
+	return w.checkSessions(snaps)
 }
 
 // RunCrossed plays a crossed call (§4.1): a device of each account calls the
@@ -147,7 +153,7 @@ func RunCrossed(seed uint64, log *strings.Builder) error {
 
 // Run plays one schedule of n random steps with the given seed, checking the
 // invariants at every quiescent point and at the end, after every device is
-// back online. A transcript goes to log when it is not nil.
+// back online, and again once every time-out has come. A transcript goes to log when it is not nil.
 func Run(seed uint64, n int, log *strings.Builder) (err error) {
 	w := NewWorld(seed, log)
 	defer func() {
@@ -164,5 +170,14 @@ func Run(seed uint64, n int, log *strings.Builder) (err error) {
 		}
 	}
 	w.AllOnline()
+	if err := w.Check(); err != nil {
+		return err
+	}
+	// Then every time-out comes: a session that waited on one (for a
+	// session-terminate lost with a dropped connection) is over now, so the
+	// checks allow no exception.
+	w.advance(2 * session.DefaultIQTimeout)
+	w.Quiesce()
+	w.strict = true
 	return w.Check()
 }

@@ -7,7 +7,8 @@
 // reordering between different senders (FIFO per sender and receiver). It
 // drives one call.Machine per device with random user actions under a seeded
 // schedule and checks the invariants a person expects after every quiescent
-// point.
+// point. Each device also runs the Jingle session engine (jingle/session)
+// for its calls, and the invariants include the Jingle sessions.
 package sim
 
 import (
@@ -19,6 +20,8 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/jingle"
+	"github.com/jmi-xmpp/jmi/jingle/session"
 	"mellium.im/xmpp/jid"
 )
 
@@ -30,7 +33,17 @@ type Device struct {
 	JID     jid.JID
 	Account *Account
 	Machine *call.Machine
+	// Session is the device's Jingle session engine.
+	Session *session.Machine
 	Online  bool
+	// media is what the device's media layer holds, by call id.
+	media map[string]*media
+	// hangsUpLikeDino: its user hangs up an answered call with Jingle's
+	// session-terminate only, as Dino 0.4.2 does, which sends no <finish/>;
+	// the peer's JMI learns of it only through its session engine.
+	hangsUpLikeDino bool
+	// dropFinish is the call whose <finish/> the device is not to send.
+	dropFinish string
 	// caughtUp is how much of the account's archive the device read in its
 	// last catch-up: the next one reads on from there, as the client reads
 	// on from the last archive id of its last catch-up. Messages lost in
@@ -54,11 +67,12 @@ type stored struct {
 	el       jmi.Element
 }
 
-// delivery is a message in flight to one device.
+// delivery is a message or an IQ in flight to one device.
 type delivery struct {
 	to   *Device
 	sig  call.Signal
-	from string // sender device, for the FIFO per pair
+	iq   *jingle.IQ // an IQ instead of a message: not FIFO
+	from string     // sender device, for the FIFO per pair
 }
 
 // World is one simulated schedule.
@@ -69,6 +83,13 @@ type World struct {
 	queue    []delivery
 	nextID   int
 	log      *strings.Builder
+	// violation is the first broken rule seen while effects were carried
+	// out (media started twice, candidates before the description, …).
+	violation string
+	// dinoHungUp are the calls hung up with a session-terminate only.
+	dinoHungUp map[string]bool
+	// strict: every time-out has come; the checks make no exception.
+	strict bool
 }
 
 // NewWorld makes Romeo with two devices and Juliet with three, who trust
@@ -84,7 +105,7 @@ func (w *World) addAccount(bare string, resources ...string) {
 	a := &Account{Bare: jid.MustParse(bare)}
 	for _, r := range resources {
 		j, _ := a.Bare.WithResource(r)
-		a.Devices = append(a.Devices, &Device{JID: j, Account: a, Online: true, Machine: call.New(call.Config{Account: j})})
+		a.Devices = append(a.Devices, &Device{JID: j, Account: a, Online: true, Machine: call.New(call.Config{Account: j}), Session: session.New(session.Config{Account: j}), media: map[string]*media{}, hangsUpLikeDino: r == "laptop"})
 	}
 	w.Accounts = append(w.Accounts, a)
 }
@@ -118,11 +139,16 @@ func (w *World) apply(d *Device, effs []call.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case call.Send:
+			if _, ok := e.Element.(*jmi.Finish); ok && d.dropFinish == e.Element.SessionID() {
+				w.logf("%s sends no finish %s (Dino sends none)", d.JID.Resourcepart(), e.Element.SessionID())
+				continue
+			}
 			w.logf("%s sends %s %s to %s", d.JID.Resourcepart(), e.Element.Kind(), e.Element.SessionID(), e.To)
 			w.route(d, e.To, e.Element)
 		case call.Notify:
 			d.Events = append(d.Events, e.Event)
 			w.logf("%s: %s %s%s", d.JID, e.Event.Type, e.Event.ID, eventDetail(e.Event))
+			w.callToSession(d, e.Event)
 		}
 	}
 }
@@ -209,15 +235,19 @@ func (w *World) route(from *Device, to jid.JID, el jmi.Element) {
 func (w *World) deliverOne() {
 	i := w.rng.IntN(len(w.queue))
 	pick := w.queue[i]
-	for j := 0; j < i; j++ {
-		if w.queue[j].to == pick.to && w.queue[j].from == pick.from {
+	for j := 0; j < i && pick.iq == nil; j++ {
+		if w.queue[j].iq == nil && w.queue[j].to == pick.to && w.queue[j].from == pick.from {
 			i, pick = j, w.queue[j]
 			break
 		}
 	}
 	w.queue = slices.Delete(w.queue, i, i+1)
 	if !pick.to.Online {
-		return // the connection is gone; the archive has it
+		return // the connection is gone; the archive has a message, an IQ is lost
+	}
+	if pick.iq != nil {
+		w.deliverIQ(pick.to, *pick.iq)
+		return
 	}
 	w.input(pick.to, pick.sig)
 }
@@ -249,8 +279,21 @@ func (w *World) advance(dt time.Duration) {
 				}
 			}
 		}
-		if dev == nil {
+		sNext, sDev := w.nextSessionDeadline(end)
+		if dev == nil && sDev == nil {
 			break
+		}
+		if sDev != nil && (dev == nil || sNext.Before(next)) {
+			if sNext.After(w.Now) {
+				w.Now = sNext
+			}
+			w.sessionInput(sDev, session.Tick{})
+			if dl := sDev.Session.NextDeadline(); !dl.IsZero() && !dl.After(w.Now) {
+				// A deadline a Tick does not clear would loop forever.
+				w.violate("%s: session deadline %s still due after a Tick", sDev.JID, dl.Sub(Epoch))
+				break
+			}
+			continue
 		}
 		if next.After(w.Now) {
 			w.Now = next
@@ -303,8 +346,11 @@ func (w *World) goOnline(d *Device) {
 	}
 	d.caughtUp = len(a.archive)
 	w.input(d, call.CatchUpEnded{})
-	// The client's timer fires at once for deadlines that passed offline.
+	// The client's timers fire at once for deadlines that passed offline.
 	w.input(d, call.Tick{})
+	w.sessionInput(d, session.Tick{})
+	// What was in flight may be lost: the sessions ask their peers.
+	w.sessionInput(d, session.Resumed{})
 }
 
 // Quiesce delivers everything in flight.
@@ -406,6 +452,17 @@ func (w *World) userAct(d *Device) {
 			w.input(d, call.UserRetract{ID: c.ID})
 			return
 		case c.State == call.StateActive && !c.Elsewhere:
+			if s, ok := d.Session.Session(c.ID); ok && d.hangsUpLikeDino && (s.State == session.StatePending || s.State == session.StateActive) {
+				w.logf("%s: user hangs up %s with session-terminate only", d.JID, c.ID)
+				d.dropFinish = c.ID
+				if w.dinoHungUp == nil {
+					w.dinoHungUp = map[string]bool{}
+				}
+				w.dinoHungUp[c.ID] = true
+				w.sessionInput(d, session.Terminate{SID: c.ID})
+				d.dropFinish = ""
+				return
+			}
 			w.logf("%s: user hangs up %s", d.JID, c.ID)
 			w.input(d, call.UserFinish{ID: c.ID})
 			return
