@@ -588,7 +588,7 @@ func (s *Session) receive(track *webrtc.TrackRemote, c Codec) {
 	rate := c.ClockRate
 	r := &receiver{pt: c.PayloadType, maxSamples: maxPayload * 8}
 	pcm := make([]int16, 0, maxPayload)
-	sinkFailed := false
+	sinkFailed, told := false, false
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
@@ -602,6 +602,10 @@ func (s *Session) receive(track *webrtc.TrackRemote, c Codec) {
 		}
 		pcm = dec.decode(pcm[:0], pkt.Payload)
 		s.stats.received(len(pkt.Payload), pcm, missing)
+		if !told {
+			told = true
+			s.heard()
+		}
 		if s.cfg.Sink == nil || sinkFailed {
 			continue
 		}
@@ -610,7 +614,6 @@ func (s *Session) receive(track *webrtc.TrackRemote, c Codec) {
 			s.stats.sinkFailed(err)
 			sinkFailed = true
 		}
-		s.heard()
 	}
 }
 

@@ -228,9 +228,13 @@ func TestCallCodecChoice(t *testing.T) {
 // deployed clients need: one audio content, rtcp-mux, a sha-256
 // fingerprint (caller actpass, callee active), ICE credentials and no
 // candidate inside (they are trickled).
+//
+// Neither side has a Sink: each still tells the first audio heard.
 func TestJingleProfile(t *testing.T) {
 	c := newCall(t, Config{}, Config{})
 	c.connect(t)
+	c.callerEv.waitFor(t, "caller audio", isAudio)
+	c.calleeEv.waitFor(t, "callee audio", isAudio)
 	for _, side := range []struct {
 		name     string
 		contents []jingle.Content
@@ -426,4 +430,29 @@ func TestReceiverHostile(t *testing.T) {
 			t.Errorf("step %d (pt %d seq %d size %d): dropped %q, missing %d; want drop %v, missing %d", i, s.pt, s.seq, s.size, why, missing, s.drop, s.missing)
 		}
 	}
+}
+
+// TestFailedWithoutCandidates: when no candidate crosses, ICE fails (with
+// short time-outs here) and the session reports StateFailed after
+// StateConnecting, and Close still ends it with StateClosed.
+func TestFailedWithoutCandidates(t *testing.T) {
+	short := func(se *webrtc.SettingEngine) {
+		se.SetICETimeouts(200*time.Millisecond, 300*time.Millisecond, 50*time.Millisecond)
+	}
+	c := newCall(t, Config{Configure: short}, Config{Configure: short})
+	c.toCaller, c.toCallee = false, false
+	c.start(t)
+	evs := c.callerEv.waitFor(t, "caller failed", isState(StateFailed))
+	for _, ev := range evs {
+		if ev.Kind == EventState && ev.State == StateConnected {
+			t.Fatalf("connected without candidates: %s", describe(evs))
+		}
+	}
+	if st := c.caller.Stats(); st.State != StateFailed || st.ICE != webrtc.ICEConnectionStateFailed {
+		t.Errorf("stats: %s, ICE %s; want failed", st.State, st.ICE)
+	}
+	if err := c.caller.Close(); err != nil {
+		t.Error(err)
+	}
+	c.callerEv.waitFor(t, "caller closed", isState(StateClosed))
 }
