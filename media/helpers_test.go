@@ -17,10 +17,11 @@ const deadline = 10 * time.Second
 
 // events collects the events of one Session for a test.
 type events struct {
-	ch chan Event
+	ch      chan Event
+	timeout time.Duration // of waitFor; deadline unless set
 }
 
-func newEvents() *events { return &events{ch: make(chan Event, 1024)} }
+func newEvents() *events { return &events{ch: make(chan Event, 1024), timeout: deadline} }
 
 func (e *events) on(ev Event) {
 	select {
@@ -34,7 +35,7 @@ func (e *events) on(ev Event) {
 // holds, or fails the test at the deadline.
 func (e *events) waitFor(t testing.TB, what string, ok func(Event) bool) []Event {
 	t.Helper()
-	timer := time.NewTimer(deadline)
+	timer := time.NewTimer(e.timeout)
 	defer timer.Stop()
 	var seen []Event
 	for {
@@ -45,7 +46,7 @@ func (e *events) waitFor(t testing.TB, what string, ok func(Event) bool) []Event
 				return seen
 			}
 		case <-timer.C:
-			t.Fatalf("no %s within %s; events: %v", what, deadline, describe(seen))
+			t.Fatalf("no %s within %s; events: %v", what, e.timeout, describe(seen))
 		}
 	}
 }
