@@ -283,3 +283,19 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 		b.ReportMetric(float64(g1-g0)/calls, "goroutines/call")
 	}
 }
+
+// BenchmarkG711Frame encodes and decodes one 20 ms frame of µ-law (160
+// samples), to set beside the CPU of a whole call and of Opus.
+func BenchmarkG711Frame(b *testing.B) {
+	pcm := make([]int16, FrameSamples(8000))
+	if err := (&Tone{Frequency: 440}).ReadFrame(pcm, 8000); err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 0, len(pcm))
+	out := make([]int16, 0, len(pcm))
+	b.ReportAllocs()
+	for b.Loop() {
+		payload = ulaw{}.encode(payload[:0], pcm)
+		out = ulaw{}.decode(out[:0], payload)
+	}
+}

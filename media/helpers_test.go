@@ -103,7 +103,6 @@ func candidateViaWire(t testing.TB, ev Event) (string, jingle.Candidate) {
 type call struct {
 	caller, callee       *Session
 	callerEv, calleeEv   *events
-	trickleMu            sync.Mutex
 	toCaller, toCallee   bool // whether candidates are trickled that way
 	offer, answer        []jingle.Content
 	errs                 chan error
