@@ -3,6 +3,7 @@ package jingle
 import (
 	"encoding/xml"
 	"fmt"
+	"strings"
 
 	"mellium.im/xmpp/jid"
 )
@@ -244,7 +245,7 @@ func (t *Transport) validate(content string) error {
 		switch {
 		case f.Hash == "":
 			return fmt.Errorf("%w: no hash (content %q)", ErrBadFingerprint, content)
-		case f.Value == "":
+		case strings.TrimSpace(f.Value) == "": // the decoder trims it
 			return fmt.Errorf("%w: no value (content %q)", ErrBadFingerprint, content)
 		case int(f.Setup) >= len(setupNames):
 			return fmt.Errorf("%w: %d (content %q)", ErrBadSetup, f.Setup, content)

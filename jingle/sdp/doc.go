@@ -35,10 +35,13 @@
 // candidates; with rtcp-mux only component 1 is used) and candidates over
 // anything but UDP (Monal may send tcp) are dropped, as are the SRTP-SDES
 // <encryption/> (pion does DTLS-SRTP only) and children that SDP has no line
-// for. On the way back: what Jingle cannot carry (a=cryptex, which pion
-// adds, a=rtcp-rsize, a=msid, the session-level lines) and the candidates
-// of the SDP, which are trickled one by one in transport-info instead. Each
-// drop is reported in the result's Dropped, for the caller to log.
+// for. On the way back: what Jingle cannot carry (a=cryptex, a=rtcp-rsize,
+// the media-level a=msid and the session's a=msid-semantic that pion
+// writes, m-lines that are not RTP such as a data channel) and the
+// candidates of the SDP, which are trickled one by one in transport-info
+// instead. The session-level a=fingerprint of pion's SDP goes into the
+// transport of every content, where Conversations requires it. Each drop
+// is reported in the result's Dropped, for the caller to log.
 //
 // Values are normalised on the way in both directions: white space around
 // a value is removed, runs of white space inside a free-text value become

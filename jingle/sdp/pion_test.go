@@ -516,3 +516,58 @@ func TestCandidatesOfGoldenTransportInfos(t *testing.T) {
 		t.Errorf("%d candidates used and %d refused: the golden files should have both", used, unused)
 	}
 }
+
+// TestPionAnswersAudioAndVideo offers an audio and video call as two
+// contents without a group (Dino's audio content and the wire package's
+// video content): pion answers both m-lines in one BUNDLE, and the accept
+// has both contents, each with a codec of the offer first.
+func TestPionAnswersAudioAndVideo(t *testing.T) {
+	audio := parseFile(t, "../testdata/wire/dino-session-initiate.xml").Jingle
+	video := parseFile(t, "../testdata/wire/content-add-video.xml").Jingle
+	offer := &jingle.Jingle{Action: jingle.ActionSessionInitiate, SID: audio.SID, Initiator: audio.Initiator,
+		Contents: []jingle.Content{audio.Contents[0], video.Contents[0]}}
+	offer = wire(t, offer)
+	desc, err := sdp.FromJingle(offer, sdp.Initiator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := newPeer(t)
+	addAudio(t, pc)
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: desc.SDP}); err != nil {
+		t.Fatalf("SetRemoteDescription: %v\n%s", err, desc.SDP)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	text := pc.LocalDescription().SDP
+	if strings.Contains(text, " 0 UDP/TLS/RTP/SAVPF") {
+		t.Errorf("pion rejected a content (port 0):\n%s", text)
+	}
+	session, err := sdp.ToJingle(text, sdp.Responder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := wire(t, session.Jingle(jingle.ActionSessionAccept, offer.SID))
+	if g := accept.Group; g == nil || strings.Join(g.Contents, " ") != "audio 1" {
+		t.Errorf("group %+v, want BUNDLE audio 1", accept.Group)
+	}
+	if len(accept.Contents) != 2 {
+		t.Fatalf("%d contents in the accept:\n%s", len(accept.Contents), text)
+	}
+	for i, c := range accept.Contents {
+		o := offer.Contents[i]
+		if c.Name != o.Name || c.Description.Media != o.Description.Media {
+			t.Errorf("content %d is %q (%s), want %q (%s)", i, c.Name, c.Description.Media, o.Name, o.Description.Media)
+		}
+		if len(c.Description.Payloads) == 0 || c.Description.Payloads[0].ID != o.Description.Payloads[0].ID {
+			t.Errorf("content %q answers with %+v first, want the offer's first, %d", c.Name, c.Description.Payloads, o.Description.Payloads[0].ID)
+		}
+	}
+}
