@@ -221,6 +221,7 @@ func BenchmarkCallCPU(b *testing.B) {
 	for b.Loop() {
 		select {
 		case <-heard.frames:
+			timer.Reset(deadline)
 		case <-timer.C:
 			b.Fatal("no frame heard")
 		}
