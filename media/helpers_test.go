@@ -21,7 +21,7 @@ type events struct {
 	timeout time.Duration // of waitFor; deadline unless set
 }
 
-func newEvents() *events { return &events{ch: make(chan Event, 1024), timeout: deadline} }
+func newEvents() *events { return &events{ch: make(chan Event, 256), timeout: deadline} }
 
 func (e *events) on(ev Event) {
 	select {
