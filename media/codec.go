@@ -21,8 +21,9 @@ type Codec struct {
 
 // The codecs a Session implements: G.711 µ-law and A-law, both 8 kHz.
 // Opus is not among them (yet): the one pure-Go encoder the module proxy
-// serves costs about 1.2 ms of CPU per 20 ms frame here, 6 % of a core a
-// call before decoding (README, "Media").
+// serves, gopus v0.1.1, is a first release of 117 MB, and with its decoder
+// costs 2.2 % of a core per call side here, 150 times G.711 (README,
+// "Why no Opus yet").
 var (
 	// PCMU is G.711 µ-law, payload type 0: every deployed client
 	// accepts it.
