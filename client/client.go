@@ -455,11 +455,20 @@ func (c *Client) apply(effs []call.Effect) {
 func (c *Client) serve() {
 	defer c.wg.Done()
 	for {
-		err := c.sess().Serve(xmpp.HandlerFunc(c.handle))
+		s := c.sess()
+		err := s.Serve(xmpp.HandlerFunc(c.handle))
 		select {
 		case <-c.done:
 			return
 		default:
+		}
+		// The server has ended the stream, or the connection broke: close
+		// our side now, so that what the loop sends until the reconnect
+		// fails and is queued, instead of going into a socket the server
+		// no longer reads (a write after the server's close still
+		// succeeds, and an answer given then was lost).
+		if conn := s.Conn(); conn != nil {
+			_ = conn.Close()
 		}
 		if errors.Is(err, stream.Conflict) {
 			c.stopWith(fmt.Errorf("%w: %v", ErrConflict, streamErrorText(err)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -666,7 +667,15 @@ func e2eStaleInCatchUp(t *testing.T, w *world) {
 // with what happened: the phone answered while the server was down, and
 // that answer goes out once the phone is back.
 func e2eServerRestart(t *testing.T, w *world) {
-	phone := w.device(t, "juliet", "phone")
+	// The phone must know the server is gone before it answers: an answer
+	// written to a connection that the server has closed, before the
+	// client has read the close, is lost with it (mellium has no stream
+	// management, XEP-0198), and nothing could send it again. On a loaded
+	// machine that window was wide enough to lose the answer.
+	cfg := w.config("juliet", "phone")
+	dropped := make(chan struct{}, 1)
+	cfg.Logger = slog.New(&streamEndHandler{Handler: loggerHandler(cfg.Logger), ended: dropped})
+	phone := w.login(t, cfg)
 	tablet := w.device(t, "juliet", "tablet")
 	romeo := w.device(t, "romeo", "orchard")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*restartWait)
@@ -679,6 +688,11 @@ func e2eServerRestart(t *testing.T, w *world) {
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
 	if err := w.srv.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-dropped:
+	case <-ctx.Done():
+		t.Fatal("the phone never noticed that the server stopped")
 	}
 	// Juliet answers on the phone while the server is down.
 	if err := phone.Handle(id).Answer(ctx); err != nil {
@@ -769,4 +783,42 @@ func e2eDisco(t *testing.T, w *world) {
 	if !found {
 		t.Errorf("features %v lack %s", info.Features, jmi.NS)
 	}
+}
+
+// streamEndHandler passes records on and signals ended when the client
+// logs that its stream ended (and it reconnects).
+type streamEndHandler struct {
+	slog.Handler
+	ended chan struct{}
+}
+
+func (h *streamEndHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *streamEndHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "stream ended") {
+		select {
+		case h.ended <- struct{}{}:
+		default:
+		}
+	}
+	if h.Handler.Enabled(ctx, r.Level) {
+		return h.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *streamEndHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &streamEndHandler{Handler: h.Handler.WithAttrs(as), ended: h.ended}
+}
+
+func (h *streamEndHandler) WithGroup(name string) slog.Handler {
+	return &streamEndHandler{Handler: h.Handler.WithGroup(name), ended: h.ended}
+}
+
+// loggerHandler is l's handler, or one that discards when l is nil.
+func loggerHandler(l *slog.Logger) slog.Handler {
+	if l == nil {
+		return slog.DiscardHandler
+	}
+	return l.Handler()
 }
