@@ -201,6 +201,9 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// nested returns n levels of nested elements.
+func nested(n int) string { return strings.Repeat("<x>", n) + strings.Repeat("</x>", n) }
+
 // TestErrors checks that every kind of bad input gets its error, never a
 // panic.
 func TestErrors(t *testing.T) {
@@ -229,6 +232,10 @@ func TestErrors(t *testing.T) {
 		{"id-at-limit", "<ringing xmlns='urn:xmpp:jingle-message:0' id='" + strings.Repeat("a", jmi.MaxIDLength) + "'/>", nil},
 		{"too-many-descriptions", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'>" + descs + "</propose>", jmi.ErrTooManyDescriptions},
 		{"too-deep", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + deep + "</description></propose>", jmi.ErrTooLarge},
+		// MaxDepth counts from the JMI element (1), in a message too.
+		{"depth-at-limit", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-2) + "</description></propose>", nil},
+		{"depth-at-limit-in-message", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-2) + "</description></propose></message>", nil},
+		{"depth-over-limit-in-message", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-1) + "</description></propose></message>", jmi.ErrTooLarge},
 		{"too-many-tokens", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat("<a/>", jmi.MaxTokens) + "</proceed>", jmi.ErrTooLarge},
 		{"too-large", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat(" ", jmi.MaxStanzaSize) + "</proceed>", jmi.ErrTooLarge},
 		{"wrong-namespace", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:2' id='x'/></message>", jmi.ErrNoElement},
@@ -309,5 +316,19 @@ func TestKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestExtraKeepsComments pins what the decoder has always done with a
+// comment inside an unknown child: it is kept in the inner XML (the Jingle
+// decoder drops them).
+func TestExtraKeepsComments(t *testing.T) {
+	m, err := jmi.Parse([]byte("<proceed xmlns='urn:xmpp:jingle-message:0' id='x'><x xmlns='urn:example'><!--note--><y/><?pi?></x></proceed>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Element.(*jmi.Proceed)
+	if len(p.Extra) != 1 || !strings.Contains(p.Extra[0].InnerXML, "<!--note-->") || strings.Contains(p.Extra[0].InnerXML, "pi") {
+		t.Errorf("extra %+v, want the comment kept and the processing instruction dropped", p.Extra)
 	}
 }

@@ -580,3 +580,15 @@ func (endless) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestExtraDropsComments pins that comments and processing instructions
+// inside a kept unknown element are dropped (the JMI decoder keeps comments).
+func TestExtraDropsComments(t *testing.T) {
+	iq, err := jingle.Parse([]byte("<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s'><x xmlns='urn:example'><!--note--><y/><?pi?></x></jingle>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := iq.Jingle.Extra; len(x) != 1 || x[0].InnerXML != "<y xmlns=\"urn:example\"></y>" {
+		t.Errorf("extra %+v, want <y/> alone", x)
+	}
+}
