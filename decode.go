@@ -61,7 +61,7 @@ func Parse(b []byte) (Message, error) {
 	var m Message
 	for {
 		tok, err := r.Next()
-		if errors.Is(err, xmlread.EOF) {
+		if errors.Is(err, xmlread.ErrEOF) {
 			return Message{}, fmt.Errorf("%w: the input holds no element", ErrNoElement)
 		}
 		if err != nil {
@@ -89,7 +89,7 @@ func Parse(b []byte) (Message, error) {
 	// follow the root element.
 	for {
 		tok, err := r.Next()
-		if errors.Is(err, xmlread.EOF) {
+		if errors.Is(err, xmlread.ErrEOF) {
 			return m, nil
 		}
 		if err != nil {

@@ -61,7 +61,7 @@ func Parse(b []byte) (IQ, error) {
 	bare := false
 	for {
 		tok, err := r.Next()
-		if errors.Is(err, xmlread.EOF) {
+		if errors.Is(err, xmlread.ErrEOF) {
 			return IQ{}, fmt.Errorf("%w: the input holds no element", ErrNoJingle)
 		}
 		if err != nil {
@@ -89,7 +89,7 @@ func Parse(b []byte) (IQ, error) {
 	// follow the root element.
 	for {
 		tok, err := r.Next()
-		if errors.Is(err, xmlread.EOF) {
+		if errors.Is(err, xmlread.ErrEOF) {
 			break
 		}
 		if err != nil {

@@ -33,8 +33,8 @@ type Config struct {
 	Malformed, TooLarge, DTD error
 }
 
-// EOF marks the clean end of a token stream, returned by Next only.
-var EOF = errors.New("xmlread: end of input")
+// ErrEOF marks the clean end of a token stream, returned by Next only.
+var ErrEOF = errors.New("xmlread: end of input")
 
 // Reader reads tokens within the limits of its Config.
 type Reader struct {
@@ -59,7 +59,7 @@ func (r *Reader) Depth() int { return r.depth }
 // limit is documented relative to an inner element sets 1 on its start.
 func (r *Reader) SetDepth(depth int) { r.depth = depth }
 
-// Next returns the next token, or EOF at the clean end of the input.
+// Next returns the next token, or ErrEOF at the clean end of the input.
 func (r *Reader) Next() (xml.Token, error) {
 	for {
 		tok, err := r.r.Token()
@@ -67,7 +67,7 @@ func (r *Reader) Next() (xml.Token, error) {
 			continue
 		}
 		if err == io.EOF && tok == nil {
-			return nil, EOF
+			return nil, ErrEOF
 		}
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("%w: %w", r.c.Malformed, err)
@@ -105,7 +105,7 @@ func (r *Reader) Next() (xml.Token, error) {
 // malformed.
 func (r *Reader) Inside() (xml.Token, error) {
 	tok, err := r.Next()
-	if errors.Is(err, EOF) {
+	if errors.Is(err, ErrEOF) {
 		return nil, fmt.Errorf("%w: unexpected end of input", r.c.Malformed)
 	}
 	return tok, err
