@@ -59,21 +59,7 @@ func TestParseBad(t *testing.T) {
 		"empty":                            "no JMI element",
 		"trailing":                         "after the end of the stanza",
 	}
-	for name, want := range cases {
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bad", name+".xml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 1 || out != "" {
-				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
-			}
-			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
-				t.Errorf("stderr %q: want one line containing %q", errOut, want)
-			}
-		})
-	}
+	parseBad(t, filepath.Join("..", "..", "testdata", "bad"), cases)
 	t.Run("too-long-id", func(t *testing.T) {
 		status, _, errOut := runCmd(t, "<proceed xmlns='urn:xmpp:jingle-message:0' id='"+strings.Repeat("x", 2000)+"'/>", "parse")
 		if status != 1 || !strings.Contains(errOut, "id too long") {
@@ -87,6 +73,27 @@ func TestParseBad(t *testing.T) {
 			t.Errorf("status %d, stderr %q", status, errOut)
 		}
 	})
+}
+
+// parseBad runs jmi parse on dir/NAME.xml for each case: it must exit 1
+// with one line on standard error that contains the case's text.
+func parseBad(t *testing.T, dir string, cases map[string]string) {
+	t.Helper()
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join(dir, name+".xml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, out, errOut := runCmd(t, string(in), "parse")
+			if status != 1 || out != "" {
+				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
+			}
+			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
+				t.Errorf("stderr %q: want one line containing %q", errOut, want)
+			}
+		})
+	}
 }
 
 func TestParseUsage(t *testing.T) {
@@ -219,19 +226,5 @@ func TestParseJingleBad(t *testing.T) {
 		"candidate-without-port":   "invalid candidate",
 		"fingerprint-without-hash": "invalid fingerprint",
 	}
-	for name, want := range cases {
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("..", "..", "jingle", "testdata", "bad", name+".xml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 1 || out != "" {
-				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
-			}
-			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
-				t.Errorf("stderr %q: want one line containing %q", errOut, want)
-			}
-		})
-	}
+	parseBad(t, filepath.Join("..", "..", "jingle", "testdata", "bad"), cases)
 }
