@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 
+	"github.com/jmi-xmpp/jmi/internal/xmlread"
 	"mellium.im/xmpp/jid"
 )
 
@@ -39,7 +39,7 @@ func IsNamespace(space string) bool { return space == NS || space == NSLegacy }
 // empty or longer than MaxIDLength, a propose without a description or with
 // more than MaxDescriptions, and input beyond MaxDepth or MaxTokens.
 func Decode(d xml.TokenReader, start xml.StartElement) (Element, error) {
-	r := &reader{r: d}
+	r := xmlread.New(d, &readConfig, 1)
 	return decodeElement(r, start)
 }
 
@@ -47,7 +47,7 @@ func Decode(d xml.TokenReader, start xml.StartElement) (Element, error) {
 // returns the JMI element it carries with the message's envelope. A message
 // without a JMI element gives ErrNoElement; other children are skipped.
 func DecodeMessage(d xml.TokenReader, start xml.StartElement) (Message, error) {
-	r := &reader{r: d}
+	r := xmlread.New(d, &readConfig, 1)
 	return decodeMessage(r, start)
 }
 
@@ -57,11 +57,11 @@ func Parse(b []byte) (Message, error) {
 	if len(b) > MaxStanzaSize {
 		return Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(b), MaxStanzaSize)
 	}
-	r := &reader{r: xml.NewDecoder(bytes.NewReader(b))}
+	r := xmlread.New(xml.NewDecoder(bytes.NewReader(b)), &readConfig, 0)
 	var m Message
 	for {
-		tok, err := r.next()
-		if errors.Is(err, errEOF) {
+		tok, err := r.Next()
+		if errors.Is(err, xmlread.ErrEOF) {
 			return Message{}, fmt.Errorf("%w: the input holds no element", ErrNoElement)
 		}
 		if err != nil {
@@ -88,8 +88,8 @@ func Parse(b []byte) (Message, error) {
 	// Nothing but white space, comments and processing instructions may
 	// follow the root element.
 	for {
-		tok, err := r.next()
-		if errors.Is(err, errEOF) {
+		tok, err := r.Next()
+		if errors.Is(err, xmlread.ErrEOF) {
 			return m, nil
 		}
 		if err != nil {
@@ -116,99 +116,21 @@ func ReadMessage(r io.Reader) (Message, error) {
 	return Parse(b)
 }
 
-// errEOF marks the clean end of a token stream, seen only by Parse.
-var errEOF = errors.New("jmi: end of input")
-
-// reader counts tokens and turns read errors into the package's errors.
-type reader struct {
-	r      xml.TokenReader
-	tokens int
+// readConfig holds the package's limits and errors for the shared reader.
+// The text limit and the kept comments are as the decoder has always read
+// them.
+var readConfig = xmlread.Config{
+	MaxTokens:    MaxTokens,
+	MaxDepth:     MaxDepth,
+	MaxText:      MaxStanzaSize,
+	KeepComments: true,
+	Malformed:    ErrMalformed,
+	TooLarge:     ErrTooLarge,
+	DTD:          ErrDTD,
 }
 
-func (r *reader) next() (xml.Token, error) {
-	for {
-		tok, err := r.r.Token()
-		if tok == nil && err == nil {
-			continue
-		}
-		if err == io.EOF && tok == nil {
-			return nil, errEOF
-		}
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		r.tokens++
-		if r.tokens > MaxTokens {
-			return nil, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, MaxTokens)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, ErrDTD
-		case xml.StartElement:
-			// encoding/xml splits "a:0" into a prefix and the local name
-			// "0", which no one could write back: refuse such names.
-			if !isNCName(t.Name.Local) {
-				return nil, fmt.Errorf("%w: invalid element name %q", ErrMalformed, t.Name.Local)
-			}
-			for _, a := range t.Attr {
-				if !isNCName(a.Name.Local) {
-					return nil, fmt.Errorf("%w: invalid attribute name %q", ErrMalformed, a.Name.Local)
-				}
-			}
-		}
-		return tok, nil
-	}
-}
-
-// inside reads the next token within an element; the end of input there is
-// malformed.
-func (r *reader) inside() (xml.Token, error) {
-	tok, err := r.next()
-	if errors.Is(err, errEOF) {
-		return nil, fmt.Errorf("%w: unexpected end of input", ErrMalformed)
-	}
-	return tok, err
-}
-
-// children calls fn for each child element of the element whose start was
-// just read, until its end; fn must consume the child. Text between the
-// children is passed over.
-func (r *reader) children(fn func(child xml.StartElement) error) error {
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if err := fn(t); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// skip consumes the rest of an element whose start was just read.
-func (r *reader) skip(depth int) error {
-	for d := 1; d > 0; {
-		tok, err := r.inside()
-		if err != nil {
-			return err
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			d++
-			if depth+d > MaxDepth {
-				return fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
-			}
-		case xml.EndElement:
-			d--
-		}
-	}
-	return nil
-}
+// reader is the shared bounded reader with the package's limits.
+type reader = xmlread.Reader
 
 func decodeMessage(r *reader, start xml.StartElement) (Message, error) {
 	m := Message{Type: "normal"}
@@ -235,7 +157,7 @@ func decodeMessage(r *reader, start xml.StartElement) (Message, error) {
 		}
 	}
 	for {
-		tok, err := r.inside()
+		tok, err := r.Inside()
 		if err != nil {
 			return Message{}, err
 		}
@@ -252,14 +174,18 @@ func decodeMessage(r *reader, start xml.StartElement) (Message, error) {
 					return Message{}, fmt.Errorf("%w: <%s> after <%s>", ErrMultipleElements, t.Name.Local, m.Element.Kind())
 				}
 				m.Namespace = t.Name.Space
+				// MaxDepth counts from the JMI element, not the message.
+				outer := r.Depth()
+				r.SetDepth(1)
 				if m.Element, err = decodeElement(r, t); err != nil {
 					return Message{}, err
 				}
+				r.SetDepth(outer - 1)
 			case t.Name.Space == NSHints && t.Name.Local == "store":
 				m.Store = true
-				err = r.skip(1)
+				err = r.Skip()
 			default:
-				err = r.skip(1)
+				err = r.Skip()
 			}
 			if err != nil {
 				return Message{}, err
@@ -309,13 +235,13 @@ func decodeElement(r *reader, start xml.StartElement) (Element, error) {
 		tieBreak bool
 		migrated string
 	)
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		switch {
 		case kind == KindPropose && child.Name.Local == "description" && child.Name.Space != "" && !IsNamespace(child.Name.Space):
 			if len(descs) == MaxDescriptions {
 				return fmt.Errorf("%w: more than %d in <propose>", ErrTooManyDescriptions, MaxDescriptions)
 			}
-			raw, err := readRaw(r, child, 1)
+			raw, err := readRaw(r, child)
 			if err != nil {
 				return err
 			}
@@ -331,14 +257,14 @@ func decodeElement(r *reader, start xml.StartElement) (Element, error) {
 			return err
 		case IsNamespace(child.Name.Space) && child.Name.Local == "tie-break" && (kind == KindReject || kind == KindRetract):
 			tieBreak = true
-			return r.skip(1)
+			return r.Skip()
 		case (IsNamespace(child.Name.Space) || child.Name.Space == NSJingle) && child.Name.Local == "migrated" &&
 			kind == KindFinish && migrated == "" && attrValue(child, "to") != "":
 			// Monal writes <migrated/> in the Jingle namespace.
 			migrated = attrValue(child, "to")
-			return r.skip(1)
+			return r.Skip()
 		default:
-			raw, err := readRaw(r, child, 1)
+			raw, err := readRaw(r, child)
 			extra = append(extra, raw)
 			return err
 		}
@@ -382,25 +308,6 @@ func attrValue(start xml.StartElement, local string) string {
 	return ""
 }
 
-// isXMLNS reports whether a is a namespace declaration, which the decoder
-// has already folded into the names; writing it back would declare it twice.
-func isXMLNS(a xml.Attr) bool {
-	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
-}
-
-// noNamespace declares that an element is in no namespace.
-var noNamespace = xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: ""}
-
-func cleanAttrs(attrs []xml.Attr) []xml.Attr {
-	var out []xml.Attr
-	for _, a := range attrs {
-		if !isXMLNS(a) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 func descriptionOf(raw RawElement) Description {
 	d := Description{Namespace: raw.XMLName.Space, InnerXML: raw.InnerXML}
 	for _, a := range raw.Attrs {
@@ -413,57 +320,13 @@ func descriptionOf(raw RawElement) Description {
 	return d
 }
 
-// readRaw keeps an element whole: its name, attributes and inner XML. The
-// inner XML is re-encoded from the tokens, so every element in it names its
-// namespace and it stands on its own.
-func readRaw(r *reader, start xml.StartElement, depth int) (RawElement, error) {
-	raw := RawElement{XMLName: start.Name, Attrs: cleanAttrs(start.Attr)}
-	tok, err := r.inside()
-	if err != nil {
-		return raw, err
-	}
-	if _, ok := tok.(xml.EndElement); ok {
-		// The common case, <description media='audio'/>: no encoder needed.
-		return raw, nil
-	}
-	var b strings.Builder
-	enc := xml.NewEncoder(&b)
-	for d := 1; ; {
-		switch t := tok.(type) {
-		case xml.StartElement:
-			d++
-			if depth+d > MaxDepth {
-				return raw, fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
-			}
-			t.Attr = cleanAttrs(t.Attr)
-			if t.Name.Space == "" {
-				// Say so, or the element would take its parent's namespace
-				// when the inner XML is read again.
-				t.Attr = append(t.Attr, noNamespace)
-			}
-			tok = t
-		case xml.EndElement:
-			d--
-		case xml.ProcInst:
-			tok = nil
-		}
-		if d == 0 {
-			break
-		}
-		if tok != nil {
-			if err := enc.EncodeToken(tok); err != nil {
-				return raw, fmt.Errorf("%w: %w", ErrMalformed, err)
-			}
-		}
-		if tok, err = r.inside(); err != nil {
-			return raw, err
-		}
-	}
-	if err := enc.Flush(); err != nil {
-		return raw, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	raw.InnerXML = b.String()
-	return raw, nil
+// readRaw keeps an element whole: its name, attributes and inner XML (see
+// xmlread.Reader.InnerXML).
+func readRaw(r *reader, start xml.StartElement) (RawElement, error) {
+	raw := RawElement{XMLName: start.Name, Attrs: xmlread.CleanAttrs(start.Attr)}
+	var err error
+	raw.InnerXML, err = r.InnerXML()
+	return raw, err
 }
 
 // readReason reads the children of a <reason/> (XEP-0166 §7.4): the first
@@ -472,18 +335,18 @@ func readRaw(r *reader, start xml.StartElement, depth int) (RawElement, error) {
 func readReason(r *reader) (*Reason, error) {
 	reason := &Reason{}
 	haveCondition := false
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		var err error
 		switch {
 		case child.Name.Space == NSJingle && child.Name.Local == "text":
-			reason.Text, err = readText(r, 2)
+			reason.Text, err = r.Text()
 		case child.Name.Space == NSJingle && !haveCondition:
 			haveCondition = true
 			reason.Condition = Condition(child.Name.Local)
 			reason.SID, err = readSID(r)
 		default:
 			var raw RawElement
-			raw, err = readRaw(r, child, 2)
+			raw, err = readRaw(r, child)
 			reason.Extra = append(reason.Extra, raw)
 		}
 		return err
@@ -498,40 +361,15 @@ func readReason(r *reader) (*Reason, error) {
 // alternative-session, nothing for the others.
 func readSID(r *reader) (string, error) {
 	var sid string
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		if child.Name.Local != "sid" || sid != "" {
-			return r.skip(3)
+			return r.Skip()
 		}
-		text, err := readText(r, 3)
+		text, err := r.Text()
 		sid = strings.TrimSpace(text)
 		return err
 	})
 	return sid, err
-}
-
-// readText returns the character data of an element, skipping any child
-// elements.
-func readText(r *reader, depth int) (string, error) {
-	var b strings.Builder
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return "", err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return b.String(), nil
-		case xml.CharData:
-			if b.Len()+len(t) > MaxStanzaSize {
-				return "", fmt.Errorf("%w: text longer than %d bytes", ErrTooLarge, MaxStanzaSize)
-			}
-			b.Write(t)
-		case xml.StartElement:
-			if err := r.skip(depth + 1); err != nil {
-				return "", err
-			}
-		}
-	}
 }
 
 // isToken reports whether s is an SDP token (RFC 4566 §9, token-char) of at
@@ -543,23 +381,6 @@ func isToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// isNCName reports whether s is a name without a colon, as XML namespaces
-// require of local names.
-func isNCName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || unicode.IsLetter(r):
-		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Lm, unicode.Nd)):
-		default:
 			return false
 		}
 	}

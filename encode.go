@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jmi-xmpp/jmi/internal/xmlread"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 )
@@ -315,12 +316,12 @@ func (w *tokenList) reason(r *Reason) error {
 // is the parent's, so that output stays short.
 func (w *tokenList) raw(x RawElement, parentNS string) error {
 	name := x.XMLName
-	attrs := cleanAttrs(x.Attrs)
+	attrs := xmlread.CleanAttrs(x.Attrs)
 	switch name.Space {
 	case parentNS:
 		name.Space = ""
 	case "":
-		attrs = append(attrs, noNamespace)
+		attrs = append(attrs, xmlread.NoNamespace)
 	}
 	start := xml.StartElement{Name: name, Attr: attrs}
 	w.toks = append(w.toks, start)
@@ -341,12 +342,12 @@ func (w *tokenList) raw(x RawElement, parentNS string) error {
 				for _, a := range t.Attr {
 					explicit = explicit || (a.Name.Space == "" && a.Name.Local == "xmlns")
 				}
-				t.Attr = cleanAttrs(t.Attr)
+				t.Attr = xmlread.CleanAttrs(t.Attr)
 				switch {
 				case t.Name.Space != "":
 				case explicit:
 					// xmlns='': in no namespace, and it must say so.
-					t.Attr = append(t.Attr, noNamespace)
+					t.Attr = append(t.Attr, xmlread.NoNamespace)
 				case len(open) > 0:
 					// Written without a namespace (by hand): it inherits
 					// its parent's, as it would in the document.

@@ -1,28 +1,18 @@
 package jmi_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/internal/goldentest"
 )
 
 // FuzzDecode checks that no input makes Parse panic or hang, and that
 // whatever it accepts survives encode→decode unchanged and encodes the same
 // way twice (decode→encode→decode is stable).
 func FuzzDecode(f *testing.F) {
-	for _, dir := range []string{"testdata/wire", "testdata/bad"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-		}
-	}
+	goldentest.Seed(f, 0, "testdata/wire", "testdata/bad")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := jmi.Parse(in)
 		if err != nil {

@@ -1,9 +1,7 @@
 package jmi_test
 
 import (
-	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files of re-encoded stanzas")
 
 // summary is a compact, readable account of what a decoded message means.
 func summary(m jmi.Message) string {
@@ -128,78 +125,53 @@ var wantSummary = map[string]string{
 // type chat, <store/>), compares with the golden file, and decodes the result
 // again with nothing lost.
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/wire/*.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, ".golden.xml") {
-			continue
+	seen := goldentest.Each(t, "testdata/wire", func(t *testing.T, name, f string, in []byte) {
+		m, err := jmi.Parse(in)
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".xml")
-		seen[name] = true
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := jmi.Parse(in)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			want, ok := wantSummary[name]
-			if !ok {
-				t.Fatalf("no expectation for %s; got %s", name, summary(m))
-			}
-			if got := summary(m); got != want {
-				t.Errorf("decoded\n got: %s\nwant: %s", got, want)
-			}
+		want, ok := wantSummary[name]
+		if !ok {
+			t.Fatalf("no expectation for %s; got %s", name, summary(m))
+		}
+		if got := summary(m); got != want {
+			t.Errorf("decoded\n got: %s\nwant: %s", got, want)
+		}
 
-			var out []byte
-			if m.Type == "" {
-				out, err = jmi.Marshal(m.Element)
-			} else {
-				out, err = jmi.MarshalMessage(m.Element, m.From, m.To, m.ID)
-			}
-			if err != nil {
-				t.Fatalf("encoding: %v", err)
-			}
-			golden := strings.TrimSuffix(f, ".xml") + ".golden.xml"
-			if *update {
-				if err := os.WriteFile(golden, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			wantOut, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run Golden -update)", err)
-			}
-			if !bytes.Equal(append(out, '\n'), wantOut) {
-				t.Errorf("re-encoded\n got: %s\nwant: %s", out, wantOut)
-			}
+		var out []byte
+		if m.Type == "" {
+			out, err = jmi.Marshal(m.Element)
+		} else {
+			out, err = jmi.MarshalMessage(m.Element, m.From, m.To, m.ID)
+		}
+		if err != nil {
+			t.Fatalf("encoding: %v", err)
+		}
+		goldentest.Compare(t, strings.TrimSuffix(f, ".xml")+".golden.xml", append(out, '\n'))
 
-			again, err := jmi.Parse(out)
-			if err != nil {
-				t.Fatalf("decoding the re-encoded form: %v", err)
-			}
-			if !reflect.DeepEqual(again.Element, m.Element) {
-				t.Errorf("lost in the round trip:\n first: %#v\nsecond: %#v", m.Element, again.Element)
-			}
-			if again.Namespace != jmi.NS {
-				t.Errorf("re-encoded in %s, want %s", again.Namespace, jmi.NS)
-			}
-			if m.Type != "" && (again.Type != "chat" || !again.Store || !again.From.Equal(m.From) || !again.To.Equal(m.To) || again.ID != m.ID) {
-				t.Errorf("envelope not written as the spec asks: %+v", again)
-			}
-		})
-	}
+		again, err := jmi.Parse(out)
+		if err != nil {
+			t.Fatalf("decoding the re-encoded form: %v", err)
+		}
+		if !reflect.DeepEqual(again.Element, m.Element) {
+			t.Errorf("lost in the round trip:\n first: %#v\nsecond: %#v", m.Element, again.Element)
+		}
+		if again.Namespace != jmi.NS {
+			t.Errorf("re-encoded in %s, want %s", again.Namespace, jmi.NS)
+		}
+		if m.Type != "" && (again.Type != "chat" || !again.Store || !again.From.Equal(m.From) || !again.To.Equal(m.To) || again.ID != m.ID) {
+			t.Errorf("envelope not written as the spec asks: %+v", again)
+		}
+	})
 	for name := range wantSummary {
 		if !seen[name] {
 			t.Errorf("expectation for %s but no testdata/wire/%s.xml", name, name)
 		}
 	}
 }
+
+// nested returns n levels of nested elements.
+func nested(n int) string { return strings.Repeat("<x>", n) + strings.Repeat("</x>", n) }
 
 // TestErrors checks that every kind of bad input gets its error, never a
 // panic.
@@ -229,6 +201,10 @@ func TestErrors(t *testing.T) {
 		{"id-at-limit", "<ringing xmlns='urn:xmpp:jingle-message:0' id='" + strings.Repeat("a", jmi.MaxIDLength) + "'/>", nil},
 		{"too-many-descriptions", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'>" + descs + "</propose>", jmi.ErrTooManyDescriptions},
 		{"too-deep", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + deep + "</description></propose>", jmi.ErrTooLarge},
+		// MaxDepth counts from the JMI element (1), in a message too.
+		{"depth-at-limit", "<propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-2) + "</description></propose>", nil},
+		{"depth-at-limit-in-message", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-2) + "</description></propose></message>", nil},
+		{"depth-over-limit-in-message", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:0' id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1'>" + nested(jmi.MaxDepth-1) + "</description></propose></message>", jmi.ErrTooLarge},
 		{"too-many-tokens", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat("<a/>", jmi.MaxTokens) + "</proceed>", jmi.ErrTooLarge},
 		{"too-large", "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'>" + strings.Repeat(" ", jmi.MaxStanzaSize) + "</proceed>", jmi.ErrTooLarge},
 		{"wrong-namespace", "<message to='a@b'><propose xmlns='urn:xmpp:jingle-message:2' id='x'/></message>", jmi.ErrNoElement},
@@ -309,5 +285,19 @@ func TestKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestExtraKeepsComments pins what the decoder has always done with a
+// comment inside an unknown child: it is kept in the inner XML (the Jingle
+// decoder drops them).
+func TestExtraKeepsComments(t *testing.T) {
+	m, err := jmi.Parse([]byte("<proceed xmlns='urn:xmpp:jingle-message:0' id='x'><x xmlns='urn:example'><!--note--><y/><?pi?></x></proceed>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Element.(*jmi.Proceed)
+	if len(p.Extra) != 1 || !strings.Contains(p.Extra[0].InnerXML, "<!--note-->") || strings.Contains(p.Extra[0].InnerXML, "pi") {
+		t.Errorf("extra %+v, want the comment kept and the processing instruction dropped", p.Extra)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/internal/xmlread"
 )
 
 // Decode reads the <jingle/> element whose start element is start from d,
@@ -24,7 +24,7 @@ import (
 // which are kept in the Extra fields. It refuses what Validate refuses, and
 // input beyond MaxDepth or MaxTokens.
 func Decode(d xml.TokenReader, start xml.StartElement) (*Jingle, error) {
-	r := &reader{r: d, depth: 1}
+	r := xmlread.New(d, &readConfig, 1)
 	j, err := decodeJingle(r, start)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func Decode(d xml.TokenReader, start xml.StartElement) (*Jingle, error) {
 // <jingle/> it carries (a set) or its <error/> (an error). Other children
 // are skipped.
 func DecodeIQ(d xml.TokenReader, start xml.StartElement) (IQ, error) {
-	r := &reader{r: d, depth: 1}
+	r := xmlread.New(d, &readConfig, 1)
 	iq, err := decodeIQ(r, start)
 	if err != nil {
 		return IQ{}, err
@@ -56,12 +56,12 @@ func Parse(b []byte) (IQ, error) {
 	if len(b) > MaxStanzaSize {
 		return IQ{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(b), MaxStanzaSize)
 	}
-	r := &reader{r: xml.NewDecoder(bytes.NewReader(b))}
+	r := xmlread.New(xml.NewDecoder(bytes.NewReader(b)), &readConfig, 0)
 	var iq IQ
 	bare := false
 	for {
-		tok, err := r.next()
-		if errors.Is(err, errEOF) {
+		tok, err := r.Next()
+		if errors.Is(err, xmlread.ErrEOF) {
 			return IQ{}, fmt.Errorf("%w: the input holds no element", ErrNoJingle)
 		}
 		if err != nil {
@@ -88,8 +88,8 @@ func Parse(b []byte) (IQ, error) {
 	// Nothing but white space, comments and processing instructions may
 	// follow the root element.
 	for {
-		tok, err := r.next()
-		if errors.Is(err, errEOF) {
+		tok, err := r.Next()
+		if errors.Is(err, xmlread.ErrEOF) {
 			break
 		}
 		if err != nil {
@@ -136,194 +136,25 @@ func isStanza(name xml.Name, local string) bool {
 	return name.Local == local && (name.Space == "" || name.Space == "jabber:client" || name.Space == "jabber:server")
 }
 
-// errEOF marks the clean end of a token stream, seen only by Parse.
-var errEOF = errors.New("jingle: end of input")
-
-// reader counts tokens and depth and turns read errors into the package's
-// errors.
-type reader struct {
-	r      xml.TokenReader
-	tokens int
-	depth  int
+// readConfig holds the package's limits and errors for the shared reader.
+var readConfig = xmlread.Config{
+	MaxTokens: MaxTokens,
+	MaxDepth:  MaxDepth,
+	Malformed: ErrMalformed,
+	TooLarge:  ErrTooLarge,
+	DTD:       ErrDTD,
 }
 
-func (r *reader) next() (xml.Token, error) {
-	for {
-		tok, err := r.r.Token()
-		if tok == nil && err == nil {
-			continue
-		}
-		if err == io.EOF && tok == nil {
-			return nil, errEOF
-		}
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		r.tokens++
-		if r.tokens > MaxTokens {
-			return nil, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, MaxTokens)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, ErrDTD
-		case xml.StartElement:
-			r.depth++
-			if r.depth > MaxDepth {
-				return nil, fmt.Errorf("%w: elements nested deeper than %d", ErrTooLarge, MaxDepth)
-			}
-			// encoding/xml splits "a:0" into a prefix and the local name
-			// "0", which no one could write back: refuse such names.
-			if !isNCName(t.Name.Local) {
-				return nil, fmt.Errorf("%w: invalid element name %q", ErrMalformed, t.Name.Local)
-			}
-			for _, a := range t.Attr {
-				if !isNCName(a.Name.Local) {
-					return nil, fmt.Errorf("%w: invalid attribute name %q", ErrMalformed, a.Name.Local)
-				}
-			}
-		case xml.EndElement:
-			r.depth--
-		}
-		return tok, nil
-	}
-}
+// reader is the shared bounded reader with the package's limits.
+type reader = xmlread.Reader
 
-// inside reads the next token within an element; the end of input there is
-// malformed.
-func (r *reader) inside() (xml.Token, error) {
-	tok, err := r.next()
-	if errors.Is(err, errEOF) {
-		return nil, fmt.Errorf("%w: unexpected end of input", ErrMalformed)
-	}
-	return tok, err
-}
-
-// children calls fn for each child element of the element whose start was
-// just read, until its end; fn must consume the child. Text between the
-// children is passed over.
-func (r *reader) children(fn func(child xml.StartElement) error) error {
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if err := fn(t); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// skip consumes the rest of an element whose start was just read.
-func (r *reader) skip() error {
-	for d := 1; d > 0; {
-		tok, err := r.inside()
-		if err != nil {
-			return err
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			d++
-		case xml.EndElement:
-			d--
-		}
-	}
-	return nil
-}
-
-// text returns the character data of the element whose start was just read,
-// skipping any child elements.
-func (r *reader) text() (string, error) {
-	var b strings.Builder
-	for {
-		tok, err := r.inside()
-		if err != nil {
-			return "", err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return b.String(), nil
-		case xml.CharData:
-			b.Write(t)
-		case xml.StartElement:
-			if err := r.skip(); err != nil {
-				return "", err
-			}
-		}
-	}
-}
-
-// raw keeps an element whole: its name, attributes and inner XML. The inner
-// XML is re-encoded from the tokens, so every element in it names its
-// namespace and it stands on its own; comments and processing instructions
-// are dropped.
-func (r *reader) raw(start xml.StartElement) (jmi.RawElement, error) {
-	x := jmi.RawElement{XMLName: start.Name, Attrs: cleanAttrs(start.Attr)}
-	tok, err := r.inside()
-	if err != nil {
-		return x, err
-	}
-	if _, ok := tok.(xml.EndElement); ok {
-		return x, nil
-	}
-	var b strings.Builder
-	enc := xml.NewEncoder(&b)
-	for d := 1; ; {
-		switch t := tok.(type) {
-		case xml.StartElement:
-			d++
-			t.Attr = cleanAttrs(t.Attr)
-			if t.Name.Space == "" {
-				// Say so, or the element would take its parent's namespace
-				// when the inner XML is read again.
-				t.Attr = append(t.Attr, noNamespace)
-			}
-			tok = t
-		case xml.EndElement:
-			d--
-		case xml.ProcInst, xml.Comment:
-			tok = nil
-		}
-		if d == 0 {
-			break
-		}
-		if tok != nil {
-			if err := enc.EncodeToken(tok); err != nil {
-				return x, fmt.Errorf("%w: %w", ErrMalformed, err)
-			}
-		}
-		if tok, err = r.inside(); err != nil {
-			return x, err
-		}
-	}
-	if err := enc.Flush(); err != nil {
-		return x, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	x.InnerXML = b.String()
-	return x, nil
-}
-
-// isXMLNS reports whether a is a namespace declaration, which the decoder
-// has already folded into the names; writing it back would declare it twice.
-func isXMLNS(a xml.Attr) bool {
-	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
-}
-
-// noNamespace declares that an element is in no namespace.
-var noNamespace = xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: ""}
-
-func cleanAttrs(attrs []xml.Attr) []xml.Attr {
-	var out []xml.Attr
-	for _, a := range attrs {
-		if !isXMLNS(a) {
-			out = append(out, a)
-		}
-	}
-	return out
+// raw keeps an element whole: its name, attributes and inner XML, with
+// comments and processing instructions dropped.
+func raw(r *reader, start xml.StartElement) (jmi.RawElement, error) {
+	x := jmi.RawElement{XMLName: start.Name, Attrs: xmlread.CleanAttrs(start.Attr)}
+	var err error
+	x.InnerXML, err = r.InnerXML()
+	return x, err
 }
 
 // attr returns the value of the attribute local in no namespace and whether
@@ -399,7 +230,7 @@ func decodeIQ(r *reader, start xml.StartElement) (IQ, error) {
 	iq.Type, _ = attr(start, "type")
 	iq.From, _ = attr(start, "from")
 	iq.To, _ = attr(start, "to")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		switch {
 		case child.Name.Space == NS && child.Name.Local == "jingle":
 			if iq.Jingle != nil {
@@ -413,7 +244,7 @@ func decodeIQ(r *reader, start xml.StartElement) (IQ, error) {
 			iq.Error, err = decodeStanzaError(r, child)
 			return err
 		default:
-			return r.skip()
+			return r.Skip()
 		}
 	})
 	if err != nil {
@@ -428,18 +259,18 @@ func decodeIQ(r *reader, start xml.StartElement) (IQ, error) {
 func decodeStanzaError(r *reader, start xml.StartElement) (*StanzaError, error) {
 	e := &StanzaError{}
 	e.Type, _ = attr(start, "type")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		switch {
 		case child.Name.Space == NSStanzas && child.Name.Local == "text":
 			var err error
-			e.Text, err = r.text()
+			e.Text, err = r.Text()
 			return err
 		case child.Name.Space == NSStanzas && e.Condition == "":
 			e.Condition = child.Name.Local
 		case child.Name.Space == NSErrors && e.JingleCondition == "":
 			e.JingleCondition = child.Name.Local
 		}
-		return r.skip()
+		return r.Skip()
 	})
 	return e, err
 }
@@ -461,7 +292,7 @@ func decodeJingle(r *reader, start xml.StartElement) (*Jingle, error) {
 	}
 	j.Initiator, _ = attr(start, "initiator")
 	j.Responder, _ = attr(start, "responder")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		switch {
 		case child.Name.Space == NS && child.Name.Local == "content":
 			if err := limit(len(j.Contents), MaxContents, ErrTooManyContents, "contents"); err != nil {
@@ -482,7 +313,7 @@ func decodeJingle(r *reader, start xml.StartElement) (*Jingle, error) {
 			if err := limit(len(j.Extra), MaxItems, ErrTooManyItems, "unknown children of <jingle>"); err != nil {
 				return err
 			}
-			x, err := r.raw(child)
+			x, err := raw(r, child)
 			j.Extra = append(j.Extra, x)
 			return err
 		}
@@ -507,19 +338,19 @@ func truncate(s string) string {
 func decodeReason(r *reader) (*jmi.Reason, error) {
 	reason := &jmi.Reason{}
 	haveCondition := false
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		var err error
 		switch {
 		case child.Name.Space == NS && child.Name.Local == "text":
-			reason.Text, err = r.text()
+			reason.Text, err = r.Text()
 		case child.Name.Space == NS && !haveCondition:
 			haveCondition = true
 			reason.Condition = jmi.Condition(child.Name.Local)
-			err = r.children(func(sid xml.StartElement) error {
+			err = r.Children(func(sid xml.StartElement) error {
 				if sid.Name.Local != "sid" || reason.SID != "" {
-					return r.skip()
+					return r.Skip()
 				}
-				text, err := r.text()
+				text, err := r.Text()
 				reason.SID = strings.TrimSpace(text)
 				return err
 			})
@@ -528,7 +359,7 @@ func decodeReason(r *reader) (*jmi.Reason, error) {
 				return err
 			}
 			var x jmi.RawElement
-			x, err = r.raw(child)
+			x, err = raw(r, child)
 			reason.Extra = append(reason.Extra, x)
 		}
 		return err
@@ -542,7 +373,7 @@ func decodeReason(r *reader) (*jmi.Reason, error) {
 func decodeGroup(r *reader, start xml.StartElement) (*Group, error) {
 	g := &Group{}
 	g.Semantics, _ = attr(start, "semantics")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		if child.Name.Local == "content" {
 			if err := limit(len(g.Contents), MaxItems, ErrTooManyItems, "contents in <group>"); err != nil {
 				return err
@@ -550,7 +381,7 @@ func decodeGroup(r *reader, start xml.StartElement) (*Group, error) {
 			name, _ := attr(child, "name")
 			g.Contents = append(g.Contents, name)
 		}
-		return r.skip()
+		return r.Skip()
 	})
 	return g, err
 }
@@ -572,7 +403,7 @@ func decodeContent(r *reader, start xml.StartElement) (Content, error) {
 		}
 	}
 	c.Disposition, _ = attr(start, "disposition")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		var err error
 		switch {
 		case child.Name.Space == NSRTP && child.Name.Local == "description" && c.Description == nil:
@@ -584,7 +415,7 @@ func decodeContent(r *reader, start xml.StartElement) (Content, error) {
 				return err
 			}
 			var x jmi.RawElement
-			x, err = r.raw(child)
+			x, err = raw(r, child)
 			c.Extra = append(c.Extra, x)
 		}
 		return err
@@ -605,7 +436,7 @@ func decodeDescription(r *reader, start xml.StartElement) (*Description, error) 
 	d := &Description{}
 	d.Media, _ = attr(start, "media")
 	d.SSRC, _ = attr(start, "ssrc")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		var err error
 		switch n := child.Name; {
 		case n.Space == NSRTP && n.Local == "payload-type":
@@ -617,10 +448,10 @@ func decodeDescription(r *reader, start xml.StartElement) (*Description, error) 
 			d.Payloads = append(d.Payloads, p)
 		case n.Space == NSRTP && n.Local == "rtcp-mux":
 			d.RTCPMux = true
-			err = r.skip()
+			err = r.Skip()
 		case n.Space == NSRTP && n.Local == "encryption" && d.Encryption == nil:
 			var x jmi.RawElement
-			x, err = r.raw(child)
+			x, err = raw(r, child)
 			d.Encryption = &x
 		case n.Space == NSRTCPFB && n.Local == "rtcp-fb":
 			if err := limit(len(d.Feedback), MaxItems, ErrTooManyItems, "rtcp-fb in a description"); err != nil {
@@ -638,7 +469,7 @@ func decodeDescription(r *reader, start xml.StartElement) (*Description, error) 
 			d.HeaderExtensions = append(d.HeaderExtensions, h)
 		case n.Space == NSRTPHdrExt && n.Local == "extmap-allow-mixed":
 			d.ExtmapAllowMixed = true
-			err = r.skip()
+			err = r.Skip()
 		case n.Space == NSSSMA && n.Local == "source":
 			if err := limit(len(d.Sources), MaxItems, ErrTooManyItems, "sources in a description"); err != nil {
 				return err
@@ -658,7 +489,7 @@ func decodeDescription(r *reader, start xml.StartElement) (*Description, error) 
 				return err
 			}
 			var x jmi.RawElement
-			x, err = r.raw(child)
+			x, err = raw(r, child)
 			d.Extra = append(d.Extra, x)
 		}
 		return err
@@ -695,14 +526,14 @@ func decodePayloadType(r *reader, start xml.StartElement) (PayloadType, error) {
 		return p, err
 	}
 	p.Clockrate, p.Channels, p.PTime, p.MaxPTime = uint32(clock), uint8(channels), uint32(ptime), uint32(maxptime)
-	err = r.children(func(child xml.StartElement) error {
+	err = r.Children(func(child xml.StartElement) error {
 		switch n := child.Name; {
 		case n.Space == NSRTP && n.Local == "parameter":
 			if err := limit(len(p.Parameters), MaxItems, ErrTooManyItems, "parameters in a payload type"); err != nil {
 				return err
 			}
 			p.Parameters = append(p.Parameters, parameterOf(child))
-			return r.skip()
+			return r.Skip()
 		case n.Space == NSRTCPFB && n.Local == "rtcp-fb":
 			if err := limit(len(p.Feedback), MaxItems, ErrTooManyItems, "rtcp-fb in a payload type"); err != nil {
 				return err
@@ -714,7 +545,7 @@ func decodePayloadType(r *reader, start xml.StartElement) (PayloadType, error) {
 			if err := limit(len(p.Extra), MaxItems, ErrTooManyItems, "unknown children of <payload-type>"); err != nil {
 				return err
 			}
-			x, err := r.raw(child)
+			x, err := raw(r, child)
 			p.Extra = append(p.Extra, x)
 			return err
 		}
@@ -733,11 +564,11 @@ func decodeFeedback(r *reader, start xml.StartElement) (RTCPFeedback, error) {
 	var fb RTCPFeedback
 	fb.Type, _ = attr(start, "type")
 	fb.Subtype, _ = attr(start, "subtype")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		if err := limit(len(fb.Extra), MaxItems, ErrTooManyItems, "children of <rtcp-fb>"); err != nil {
 			return err
 		}
-		x, err := r.raw(child)
+		x, err := raw(r, child)
 		fb.Extra = append(fb.Extra, x)
 		return err
 	})
@@ -758,11 +589,11 @@ func decodeHeaderExtension(r *reader, start xml.StartElement) (HeaderExtension, 
 			return h, fmt.Errorf("%w: rtp-hdrext senders=%q", ErrBadElement, truncate(s))
 		}
 	}
-	err = r.children(func(child xml.StartElement) error {
+	err = r.Children(func(child xml.StartElement) error {
 		if err := limit(len(h.Extra), MaxItems, ErrTooManyItems, "children of <rtp-hdrext>"); err != nil {
 			return err
 		}
-		x, err := r.raw(child)
+		x, err := raw(r, child)
 		h.Extra = append(h.Extra, x)
 		return err
 	})
@@ -776,7 +607,7 @@ func decodeSource(r *reader, start xml.StartElement) (Source, error) {
 		return s, err
 	}
 	s.SSRC = uint32(ssrc)
-	err = r.children(func(child xml.StartElement) error {
+	err = r.Children(func(child xml.StartElement) error {
 		// Older versions of XEP-0339 put the parameters in the RTP
 		// namespace: read them in any.
 		if child.Name.Local == "parameter" {
@@ -785,7 +616,7 @@ func decodeSource(r *reader, start xml.StartElement) (Source, error) {
 			}
 			s.Parameters = append(s.Parameters, parameterOf(child))
 		}
-		return r.skip()
+		return r.Skip()
 	})
 	return s, err
 }
@@ -793,7 +624,7 @@ func decodeSource(r *reader, start xml.StartElement) (Source, error) {
 func decodeSourceGroup(r *reader, start xml.StartElement) (SourceGroup, error) {
 	var g SourceGroup
 	g.Semantics, _ = attr(start, "semantics")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		if child.Name.Local == "source" {
 			if err := limit(len(g.SSRCs), MaxItems, ErrTooManyItems, "sources in an ssrc-group"); err != nil {
 				return err
@@ -804,7 +635,7 @@ func decodeSourceGroup(r *reader, start xml.StartElement) (SourceGroup, error) {
 			}
 			g.SSRCs = append(g.SSRCs, uint32(ssrc))
 		}
-		return r.skip()
+		return r.Skip()
 	})
 	return g, err
 }
@@ -813,7 +644,7 @@ func decodeTransport(r *reader, start xml.StartElement) (*Transport, error) {
 	t := &Transport{}
 	t.Ufrag, _ = attr(start, "ufrag")
 	t.Pwd, _ = attr(start, "pwd")
-	err := r.children(func(child xml.StartElement) error {
+	err := r.Children(func(child xml.StartElement) error {
 		var err error
 		switch n := child.Name; {
 		case n.Space == NSICEUDP && n.Local == "candidate":
@@ -825,7 +656,7 @@ func decodeTransport(r *reader, start xml.StartElement) (*Transport, error) {
 				return err
 			}
 			t.Candidates = append(t.Candidates, c)
-			err = r.skip()
+			err = r.Skip()
 		case n.Space == NSDTLS && n.Local == "fingerprint" && t.Fingerprint == nil:
 			t.Fingerprint, err = decodeFingerprint(r, child)
 		case n.Space == NSICEOption:
@@ -833,13 +664,13 @@ func decodeTransport(r *reader, start xml.StartElement) (*Transport, error) {
 				return err
 			}
 			t.ICEOptions = append(t.ICEOptions, n.Local)
-			err = r.skip()
+			err = r.Skip()
 		default:
 			if err := limit(len(t.Extra), MaxItems, ErrTooManyItems, "unknown children of <transport>"); err != nil {
 				return err
 			}
 			var x jmi.RawElement
-			x, err = r.raw(child)
+			x, err = raw(r, child)
 			t.Extra = append(t.Extra, x)
 		}
 		return err
@@ -889,7 +720,7 @@ func candidateOf(start xml.StartElement) (Candidate, error) {
 	for _, a := range start.Attr {
 		// Attributes in another namespace are dropped: nothing uses them,
 		// and their prefixes would not survive a round trip.
-		if a.Name.Space == "" && !isXMLNS(a) && !candidateAttrs[a.Name.Local] {
+		if a.Name.Space == "" && !xmlread.IsXMLNS(a) && !candidateAttrs[a.Name.Local] {
 			if err := limit(len(c.Attrs), MaxItems, ErrTooManyItems, "unknown attributes of a candidate"); err != nil {
 				return c, err
 			}
@@ -908,7 +739,7 @@ func decodeFingerprint(r *reader, start xml.StartElement) (*Fingerprint, error) 
 			return nil, fmt.Errorf("%w: setup=%q", ErrBadSetup, truncate(s))
 		}
 	}
-	value, err := r.text()
+	value, err := r.Text()
 	f.Value = strings.TrimSpace(value)
 	return f, err
 }
@@ -920,21 +751,4 @@ func parseSetup(s string) (Setup, bool) {
 		}
 	}
 	return SetupNone, false
-}
-
-// isNCName reports whether s is a name without a colon, as XML namespaces
-// require of local names.
-func isNCName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || unicode.IsLetter(r):
-		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Lm, unicode.Nd)):
-		default:
-			return false
-		}
-	}
-	return true
 }

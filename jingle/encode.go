@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/internal/xmlread"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 )
@@ -253,7 +254,7 @@ func (b *builder) open(space, local string, attrs ...xml.Attr) {
 	case ok && space == parent:
 		name.Space = ""
 	case ok && space == "":
-		attrs = append(attrs, noNamespace)
+		attrs = append(attrs, xmlread.NoNamespace)
 	}
 	b.toks = append(b.toks, xml.StartElement{Name: name, Attr: attrs})
 	b.stack = append(b.stack, openElement{written: name, space: space})
@@ -274,10 +275,10 @@ func (b *builder) text(s string) { b.toks = append(b.toks, xml.CharData(s)) }
 
 // raw writes an element kept whole.
 func (b *builder) raw(x jmi.RawElement) error {
-	if !isNCName(x.XMLName.Local) {
+	if !xmlread.IsNCName(x.XMLName.Local) {
 		return fmt.Errorf("jingle: encoding: invalid element name %q", truncate(x.XMLName.Local))
 	}
-	b.open(x.XMLName.Space, x.XMLName.Local, cleanAttrs(x.Attrs)...)
+	b.open(x.XMLName.Space, x.XMLName.Local, xmlread.CleanAttrs(x.Attrs)...)
 	if x.InnerXML != "" {
 		d := xml.NewDecoder(strings.NewReader(x.InnerXML))
 		depth := 0
@@ -301,7 +302,7 @@ func (b *builder) raw(x jmi.RawElement) error {
 					// parent's, as it would in the document.
 					space, _ = b.parentSpace()
 				}
-				b.open(space, t.Name.Local, cleanAttrs(t.Attr)...)
+				b.open(space, t.Name.Local, xmlread.CleanAttrs(t.Attr)...)
 				depth++
 			case xml.EndElement:
 				b.close()

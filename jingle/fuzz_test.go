@@ -3,29 +3,17 @@ package jingle_test
 import (
 	"bytes"
 	"encoding/xml"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/jmi-xmpp/jmi/internal/goldentest"
 	"github.com/jmi-xmpp/jmi/jingle"
 )
 
 // seed adds every wire example, its golden re-encoding and every bad input
 // that fits in a stanza to the corpus.
 func seed(f *testing.F) {
-	for _, dir := range []string{"testdata/wire", "testdata/bad"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				f.Fatal(err)
-			}
-			if len(b) <= jingle.MaxStanzaSize {
-				f.Add(b)
-			}
-		}
-	}
+	goldentest.Seed(f, jingle.MaxStanzaSize, "testdata/wire", "testdata/bad")
 }
 
 // FuzzParse checks that no input makes Parse panic or hang, and that

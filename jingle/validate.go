@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmi-xmpp/jmi/internal/xmlread"
 	"mellium.im/xmpp/jid"
 )
 
@@ -62,7 +63,7 @@ func (j *Jingle) Validate() error {
 		}
 	}
 	if r := j.Reason; r != nil {
-		if r.Condition != "" && !isNCName(string(r.Condition)) {
+		if r.Condition != "" && !xmlread.IsNCName(string(r.Condition)) {
 			return fmt.Errorf("%w: reason condition %q is not an element name", ErrBadElement, truncate(string(r.Condition)))
 		}
 		if len(r.Extra) > MaxItems {
@@ -98,7 +99,7 @@ func (iq IQ) Validate() error {
 	}
 	if e := iq.Error; e != nil {
 		for _, name := range []string{e.Condition, e.JingleCondition} {
-			if name != "" && !isNCName(name) {
+			if name != "" && !xmlread.IsNCName(name) {
 				return fmt.Errorf("%w: error condition %q is not an element name", ErrBadElement, truncate(name))
 			}
 		}
@@ -232,7 +233,7 @@ func (t *Transport) validate(content string) error {
 		return fmt.Errorf("%w: in the transport of content %q", ErrTooManyItems, content)
 	}
 	for _, opt := range t.ICEOptions {
-		if !isNCName(opt) {
+		if !xmlread.IsNCName(opt) {
 			return fmt.Errorf("%w: ICE option %q is not an element name", ErrBadElement, truncate(opt))
 		}
 	}
@@ -270,7 +271,7 @@ func (c Candidate) validate() error {
 		return fmt.Errorf("%w: unknown attributes of a candidate", ErrTooManyItems)
 	}
 	for _, a := range c.Attrs {
-		if a.Name.Space != "" || !isNCName(a.Name.Local) || candidateAttrs[a.Name.Local] || isXMLNS(a) {
+		if a.Name.Space != "" || !xmlread.IsNCName(a.Name.Local) || candidateAttrs[a.Name.Local] || xmlread.IsXMLNS(a) {
 			return fmt.Errorf("%w: attribute %q cannot be kept", ErrBadCandidate, truncate(xmlName(a.Name)))
 		}
 	}

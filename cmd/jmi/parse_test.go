@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/jmi-xmpp/jmi/internal/goldentest"
+)
 
 // runCmd runs the jmi command line in-process.
 func runCmd(t *testing.T, stdin string, args ...string) (status int, stdout, stderr string) {
@@ -25,39 +24,20 @@ func runCmd(t *testing.T, stdin string, args ...string) (status int, stdout, std
 // TestParseGolden runs jmi parse on every wire example of package jmi and
 // compares the JSON with testdata/parse/NAME.json.
 func TestParseGolden(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/wire/*.xml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no wire examples: %v", err)
+	goldentest.Each(t, "../../testdata/wire", func(t *testing.T, name, _ string, in []byte) {
+		goldentest.Compare(t, filepath.Join("testdata", "parse", name+".json"), []byte(parseOK(t, in)))
+	})
+}
+
+// parseOK runs jmi parse on in and returns its output; it must succeed in
+// silence.
+func parseOK(t *testing.T, in []byte) string {
+	t.Helper()
+	status, out, errOut := runCmd(t, string(in), "parse")
+	if status != 0 || errOut != "" {
+		t.Fatalf("status %d, stderr %q", status, errOut)
 	}
-	for _, f := range files {
-		if strings.HasSuffix(f, ".golden.xml") {
-			continue
-		}
-		name := strings.TrimSuffix(filepath.Base(f), ".xml")
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 0 || errOut != "" {
-				t.Fatalf("status %d, stderr %q", status, errOut)
-			}
-			golden := filepath.Join("testdata", "parse", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run ParseGolden -update)", err)
-			}
-			if out != string(want) {
-				t.Errorf("got  %s\nwant %s", out, want)
-			}
-		})
-	}
+	return out
 }
 
 // TestParseBad checks that invalid input exits 1 with one line naming the
@@ -79,21 +59,7 @@ func TestParseBad(t *testing.T) {
 		"empty":                            "no JMI element",
 		"trailing":                         "after the end of the stanza",
 	}
-	for name, want := range cases {
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bad", name+".xml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 1 || out != "" {
-				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
-			}
-			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
-				t.Errorf("stderr %q: want one line containing %q", errOut, want)
-			}
-		})
-	}
+	parseBad(t, filepath.Join("..", "..", "testdata", "bad"), cases)
 	t.Run("too-long-id", func(t *testing.T) {
 		status, _, errOut := runCmd(t, "<proceed xmlns='urn:xmpp:jingle-message:0' id='"+strings.Repeat("x", 2000)+"'/>", "parse")
 		if status != 1 || !strings.Contains(errOut, "id too long") {
@@ -107,6 +73,27 @@ func TestParseBad(t *testing.T) {
 			t.Errorf("status %d, stderr %q", status, errOut)
 		}
 	})
+}
+
+// parseBad runs jmi parse on dir/NAME.xml for each case: it must exit 1
+// with one line on standard error that contains the case's text.
+func parseBad(t *testing.T, dir string, cases map[string]string) {
+	t.Helper()
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join(dir, name+".xml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, out, errOut := runCmd(t, string(in), "parse")
+			if status != 1 || out != "" {
+				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
+			}
+			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
+				t.Errorf("stderr %q: want one line containing %q", errOut, want)
+			}
+		})
+	}
 }
 
 func TestParseUsage(t *testing.T) {
@@ -130,47 +117,18 @@ func TestParseUsage(t *testing.T) {
 // TestParseJingleGolden runs jmi parse on every wire example of package
 // jingle and compares the JSON with testdata/parse-jingle/NAME.json.
 func TestParseJingleGolden(t *testing.T) {
-	files, err := filepath.Glob("../../jingle/testdata/wire/*.xml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no wire examples: %v", err)
-	}
-	for _, f := range files {
-		if strings.HasSuffix(f, ".golden.xml") {
-			continue
+	goldentest.Each(t, "../../jingle/testdata/wire", func(t *testing.T, name, f string, in []byte) {
+		out := parseOK(t, in)
+		goldentest.Compare(t, filepath.Join("testdata", "parse-jingle", name+".json"), []byte(out))
+		// The re-encoded form means the same.
+		re, err := os.ReadFile(strings.TrimSuffix(f, ".xml") + ".golden.xml")
+		if err != nil {
+			t.Fatal(err)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".xml")
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 0 || errOut != "" {
-				t.Fatalf("status %d, stderr %q", status, errOut)
-			}
-			golden := filepath.Join("testdata", "parse-jingle", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run ParseJingleGolden -update)", err)
-			}
-			if out != string(want) {
-				t.Errorf("got  %s\nwant %s", out, want)
-			}
-			// The re-encoded form means the same.
-			re, err := os.ReadFile(strings.TrimSuffix(f, ".xml") + ".golden.xml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if status, again, _ := runCmd(t, string(re), "parse"); status != 0 || again != out {
-				t.Errorf("the re-encoded stanza parses as\n%s\nnot\n%s", again, out)
-			}
-		})
-	}
+		if status, again, _ := runCmd(t, string(re), "parse"); status != 0 || again != out {
+			t.Errorf("the re-encoded stanza parses as\n%s\nnot\n%s", again, out)
+		}
+	})
 }
 
 // TestParseJingleFields checks the fields the JSON promises on the shapes
@@ -268,19 +226,5 @@ func TestParseJingleBad(t *testing.T) {
 		"candidate-without-port":   "invalid candidate",
 		"fingerprint-without-hash": "invalid fingerprint",
 	}
-	for name, want := range cases {
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("..", "..", "jingle", "testdata", "bad", name+".xml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			status, out, errOut := runCmd(t, string(in), "parse")
-			if status != 1 || out != "" {
-				t.Errorf("status %d, stdout %q; want 1 and nothing", status, out)
-			}
-			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
-				t.Errorf("stderr %q: want one line containing %q", errOut, want)
-			}
-		})
-	}
+	parseBad(t, filepath.Join("..", "..", "jingle", "testdata", "bad"), cases)
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jmi-xmpp/jmi/internal/goldentest"
 )
 
 // TestReplayGolden replays every transcript of testdata/replay and compares
@@ -22,18 +24,7 @@ func TestReplayGolden(t *testing.T) {
 			if status != 0 {
 				t.Fatalf("status %d: %s", status, errOut)
 			}
-			if *update {
-				if err := os.WriteFile(name+".jsonl", []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(name + ".jsonl")
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/jmi -run ReplayGolden -args -update)", err)
-			}
-			if out != string(want) {
-				t.Errorf("got\n%s\nwant\n%s", out, want)
-			}
+			goldentest.Compare(t, name+".jsonl", []byte(out))
 			// Deterministic: the same transcript, the same output.
 			if _, again, _ := runCmd(t, "", "replay", f); again != out {
 				t.Error("two runs gave different output")
