@@ -31,7 +31,7 @@ func benchExchange(b *testing.B, engine call.Config) {
 	romeo := w.deviceWith(b, "romeo", "orchard", engine)
 	ready(b, phone, romeo)
 	ctx := context.Background()
-	juliet := jid.MustParse("juliet@" + w.srv.Domain)
+	juliet := jid.MustParse("juliet@" + w.domain())
 	finished := make(chan struct{}, 1)
 	go func() {
 		for ev := range phone.Events() {
@@ -72,12 +72,13 @@ func benchExchange(b *testing.B, engine call.Config) {
 // ready waits for the first archive catch-up of each client: a message
 // read again from the archive while the loop runs would be a second event
 // for one hop.
-func ready(b *testing.B, cs ...*Client) {
+func ready(tb testing.TB, cs ...*Client) {
+	tb.Helper()
 	for _, c := range cs {
 		select {
 		case <-c.Ready():
-		case <-time.After(10 * time.Second):
-			b.Fatalf("%s: no catch-up within 10s", c.cfg.JID)
+		case <-time.After(eventWait):
+			tb.Fatalf("%s: no catch-up within %s", c.cfg.JID, eventWait)
 		}
 	}
 }
@@ -86,7 +87,7 @@ func ready(b *testing.B, cs ...*Client) {
 // The context is never cancelled, for the reason Client.life gives.
 func quiet(b *testing.B, w *world, cs ...*Client) {
 	for _, c := range cs {
-		if err := ping.Send(context.Background(), c.sess(), jid.MustParse(w.srv.Domain)); err != nil {
+		if err := ping.Send(context.Background(), c.sess(), jid.MustParse(w.domain())); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,7 +102,7 @@ func BenchmarkFloor(b *testing.B) {
 	romeo := w.device(b, "romeo", "orchard")
 	ready(b, phone, romeo)
 	ctx := context.Background()
-	d := w.srv.Domain
+	d := w.domain()
 	// Each hop is a message the receiving client reads and reports: an
 	// id-less proceed, refused with an ignored event, the cheapest thing it
 	// reports. So both benchmarks take the same path through the server and

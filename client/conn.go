@@ -65,10 +65,23 @@ var ErrPlaintextNotLoopback = errors.New("client: plaintext is allowed only to a
 // dialSession connects, secures, authenticates and binds the resource of
 // addr, returning a session ready for stanzas (no presence sent yet).
 func dialSession(ctx context.Context, addr jid.JID, password, server string, mode TLSMode, caFile string) (*xmpp.Session, error) {
+	return dialSessionWith(ctx, addr, password, server, mode, caFile, dialTuning{})
+}
+
+// dialTuning holds what tests change in a login.
+type dialTuning struct {
+	// maxTLS caps the TLS version (0: the default, TLS 1.3).
+	maxTLS uint16
+	// chosen is told the SASL mechanism picked.
+	chosen func(xmppfix.Choice)
+}
+
+func dialSessionWith(ctx context.Context, addr jid.JID, password, server string, mode TLSMode, caFile string, tune dialTuning) (*xmpp.Session, error) {
 	tlsCfg, err := tlsConfig(addr.Domainpart(), caFile)
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg.MaxVersion = tune.maxTLS
 	var conn net.Conn
 	switch {
 	case server != "":
@@ -107,7 +120,9 @@ func dialSession(ctx context.Context, addr jid.JID, password, server string, mod
 		state = xmpp.Secure
 		mechs = []sasl.Mechanism{sasl.ScramSha256, sasl.ScramSha1}
 	}
-	features = append(features, xmpp.SASL("", password, mechs...), xmppfix.BindResource())
+	// SCRAM with channel binding where both sides are known to support the
+	// same binding, else SCRAM without it; never PLAIN (xmppfix.Choose).
+	features = append(features, xmppfix.ChannelBindings(), xmppfix.SASL("", password, tune.chosen, mechs...), xmppfix.BindResource())
 	// Negotiate with a context that is never cancelled, and enforce ctx by
 	// closing the connection: mellium v0.22.0 leaves a goroutine that sets
 	// the connection's deadline in the past if the context it was given is
