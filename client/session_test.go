@@ -28,7 +28,7 @@ func TestE2ECatchUpHealsGoneArchiveID(t *testing.T) {
 	// The tablet is online, so the call goes to it and to the archive, not
 	// to the offline store: the phone can learn of it only from the archive.
 	tablet := w.device(t, "juliet", "tablet")
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ drain:
 		t.Errorf("Err() = %v, want ErrConflict", err)
 	}
 	romeo := w.device(t, "romeo", "orchard")
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestE2ERecorderFailure(t *testing.T) {
 		t.Fatalf("RecordErr before any event: %v %d", err, n)
 	}
 	romeo := w.device(t, "romeo", "orchard")
-	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,10 +32,10 @@ func (w *world) raw(t *testing.T, user, resource string) *rawxmpp.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := w.srv.Register(ctx, user, prosodytest.Password(user)); err != nil {
+	if err := w.srv.(prosodyServer).s.Register(ctx, user, prosodytest.Password(user)); err != nil {
 		t.Fatal(err)
 	}
-	c, err := rawxmpp.Dial(ctx, rawxmpp.Config{Addr: w.srv.Addr, Domain: w.srv.Domain, User: user, Password: prosodytest.Password(user), Resource: resource})
+	c, err := rawxmpp.Dial(ctx, rawxmpp.Config{Addr: w.srv.Addr(), Domain: w.srv.Domain(), User: user, Password: prosodytest.Password(user), Resource: resource})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +68,8 @@ func (w *world) dialWith(t testing.TB, user, resource string, cfg Config) *Clien
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cfg.JID = jid.MustParse(user + "@" + w.srv.Domain + "/" + resource)
-	cfg.Password, cfg.Server, cfg.CAFile = prosodytest.Password(user), w.srv.Addr, w.srv.CAFile
+	cfg.JID = jid.MustParse(user + "@" + w.srv.Domain() + "/" + resource)
+	cfg.Password, cfg.Server, cfg.CAFile = prosodytest.Password(user), w.srv.Addr(), w.srv.CAFile()
 	c, err := Dial(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestE2EEveryIQAnswered(t *testing.T) {
 	w := newWorld(t)
 	phone := w.device(t, "juliet", "phone")
 	mallory := w.raw(t, "mallory", unparsable)
-	to := "juliet@" + w.srv.Domain + "/phone"
+	to := "juliet@" + w.srv.Domain() + "/phone"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cases := []struct {
@@ -118,7 +118,7 @@ func TestE2EEveryIQAnswered(t *testing.T) {
 		{"disco-info", "d1", `<iq type='get' id='d1' to='` + to + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
 			iqIs("result", "urn:xmpp:jingle-message:0")},
 		{"ping", "p1", `<iq type='get' id='p1' to='` + to + `'><ping xmlns='urn:xmpp:ping'/></iq>`, iqIs("result")},
-		{"forged-roster-push", "r1", `<iq type='set' id='r1' to='` + to + `'><query xmlns='jabber:iq:roster'><item jid='mallory@` + w.srv.Domain + `' subscription='both'/></query></iq>`,
+		{"forged-roster-push", "r1", `<iq type='set' id='r1' to='` + to + `'><query xmlns='jabber:iq:roster'><item jid='mallory@` + w.srv.Domain() + `' subscription='both'/></query></iq>`,
 			iqIs("error", "<service-unavailable")},
 		{"jingle-unknown-session", "j1", `<iq type='set' id='j1' to='` + to + `'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='nope'/></iq>`,
 			iqIs("error", "<item-not-found", "<unknown-session", "urn:xmpp:jingle:errors:1")},
@@ -218,7 +218,7 @@ func hasAttr(name, value string) func(rawxmpp.Stanza) bool {
 // forged push, which would make him trusted, is refused and logged.
 func TestE2ERosterPush(t *testing.T) {
 	w := newWorld(t)
-	d := w.srv.Domain
+	d := w.srv.Domain()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var logs logBuffer
@@ -325,7 +325,7 @@ func dinoTerminate(iqID, to, sid string) string {
 // session, or from another device, is <unknown-session/>.
 func TestE2EJingleDino(t *testing.T) {
 	w := newWorld(t)
-	d := w.srv.Domain
+	d := w.srv.Domain()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	phone := w.device(t, "juliet", "phone")
@@ -425,7 +425,7 @@ func TestE2EJingleDino(t *testing.T) {
 // reconnect replaces the one the device had, instead of adding to it.
 func TestE2ERosterAfterReconnect(t *testing.T) {
 	w := newWorld(t)
-	d := w.srv.Domain
+	d := w.srv.Domain()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	phone := w.dialWith(t, "juliet", "phone", Config{})
@@ -459,7 +459,7 @@ func TestE2ERosterAfterReconnect(t *testing.T) {
 	if err := w.srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(w.srv.Dir, "data", d, "roster", "juliet.dat")); err != nil {
+	if err := os.Remove(filepath.Join(w.srv.(prosodyServer).s.Dir, "data", d, "roster", "juliet.dat")); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.srv.Restart(ctx); err != nil {
