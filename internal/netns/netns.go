@@ -102,6 +102,9 @@ func childArgs(name string, args []string) []string {
 		case a == "-test.run":
 			i++ // the pattern follows
 		case a == "-test.v" || strings.HasPrefix(a, "-test.run=") || strings.HasPrefix(a, "-test.v="):
+		case ownsFile(a):
+			// The parent's test log, profiles and traces are its own: a
+			// child writing the same files would spoil them.
 		default:
 			out = append(out, a)
 		}
@@ -113,6 +116,17 @@ func childArgs(name string, args []string) []string {
 		}
 	}
 	return append(out, "-test.v=true", "-test.run="+run)
+}
+
+// ownsFile reports whether a is a flag that names a file the test binary
+// writes.
+func ownsFile(a string) bool {
+	name, _, _ := strings.Cut(strings.TrimPrefix(a, "-test."), "=")
+	switch name {
+	case "testlogfile", "coverprofile", "cpuprofile", "memprofile", "blockprofile", "mutexprofile", "trace", "outputdir", "gocoverdir":
+		return strings.HasPrefix(a, "-test.") && strings.Contains(a, "=")
+	}
+	return false
 }
 
 // SetUp prepares the namespaces inside the child: it makes every mount
