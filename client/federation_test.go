@@ -51,11 +51,23 @@ func TestFederation(t *testing.T) {
 	if err := netns.SetUp(); err != nil {
 		t.Fatal(err)
 	}
-	hosts := "127.0.0.1 localhost\n"
+	// The names in /etc/hosts (Prosody reads it) and in a DNS server of
+	// the namespace (ejabberd resolves only through DNS).
+	hosts, names := "127.0.0.1 localhost\n", map[string]string{}
 	for _, h := range federationHosts {
 		hosts += h.addr + " " + h.domain + "\n"
+		names[h.domain] = h.addr
 	}
-	if err := netns.BindFile(t.TempDir(), "/etc/hosts", []byte(hosts)); err != nil {
+	dns, err := netns.StartDNS("127.0.0.1:53", names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dns.Close() })
+	dir := t.TempDir()
+	if err := netns.BindFile(dir, "/etc/hosts", []byte(hosts)); err != nil {
+		t.Fatal(err)
+	}
+	if err := netns.BindFile(dir, "/etc/resolv.conf", []byte("nameserver 127.0.0.1\n")); err != nil {
 		t.Fatal(err)
 	}
 	// Each server starts when a pair first needs it (ejabberd takes

@@ -74,8 +74,9 @@ type Options struct {
 	// S2S turns on server-to-server connections on port 5269 of Host, for
 	// federation tests: STARTTLS where the peer offers it and dialback
 	// (XEP-0220), as a test certificate fails the peer's certificate
-	// check; other servers are found through /etc/hosts (no SRV records
-	// there: the DNS look-up is given one short try).
+	// check. ejabberd finds other servers only through DNS (its s2s uses
+	// Erlang's own DNS client and never reads /etc/hosts), and after a
+	// failed look-up bounces everything for that domain for minutes.
 	S2S bool
 }
 
@@ -632,8 +633,6 @@ listen:
     ip: {{quote .Host}}
     module: ejabberd_s2s_in
 s2s_use_starttls: optional
-s2s_dns_timeout: 1
-s2s_dns_retries: 0
 {{- end}}
 acl:
   loopback:
