@@ -79,12 +79,14 @@ func TestSharedFreshUsers(t *testing.T) {
 // greet opens a stream and expects a stream header with STARTTLS offered.
 func greet(t *testing.T, s *ejabberdtest.Server) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	// Long deadlines: a loaded machine once kept ejabberd from answering
+	// within 5 s.
+	c, err := net.DialTimeout("tcp", s.Addr, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	_, err = c.Write([]byte(`<?xml version='1.0'?><stream:stream to='` + s.Domain + `' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`))
 	if err != nil {
 		t.Fatal(err)
