@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -162,7 +163,7 @@ func startFederatedProsody(i int) (federatedServer, func() string, func() error,
 	h := federationHosts[i]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := prosodytest.Start(ctx, prosodytest.Options{Domain: h.domain, Host: h.addr, Port: 5222, S2S: true})
+	s, err := prosodytest.Start(ctx, prosodytest.Options{Domain: h.domain, Host: h.addr, Port: 5222, S2S: true, Debug: os.Getenv(ejabberdtest.DebugEnv) == "1"})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -197,7 +198,7 @@ func startFederatedEjabberd(i int) (federatedServer, func() string, func() error
 	h := federationHosts[i]
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	s, err := ejabberdtest.Start(ctx, ejabberdtest.Options{Domain: h.domain, Host: h.addr, Port: 5222, S2S: true})
+	s, err := ejabberdtest.Start(ctx, ejabberdtest.Options{Domain: h.domain, Host: h.addr, Port: 5222, S2S: true, Debug: os.Getenv(ejabberdtest.DebugEnv) == "1"})
 	if err != nil {
 		return nil, nil, nil, err
 	}
