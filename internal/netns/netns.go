@@ -60,7 +60,7 @@ func Rerun(t *testing.T, skipEnv string) {
 	if os.Geteuid() != 0 {
 		why := fmt.Sprintf("private network and mount namespaces need root (running as uid %d)", os.Geteuid())
 		if os.Getenv(skipEnv) == "1" {
-			reportSkip(fmt.Sprintf("%s: %s (%s=1)", t.Name(), why, skipEnv))
+			ReportSkip(fmt.Sprintf("%s: %s (%s=1)", t.Name(), why, skipEnv))
 			t.Skipf("SKIPPED: %s (%s=1)", why, skipEnv)
 		}
 		t.Fatalf("%s (set %s=1 to skip %s)", why, skipEnv, t.Name())
@@ -69,7 +69,11 @@ func Rerun(t *testing.T, skipEnv string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/proc/self/exe", childArgs(t.Name(), os.Args[1:])...)
+	run := ""
+	if f := flag.Lookup("test.run"); f != nil {
+		run = f.Value.String()
+	}
+	cmd := exec.Command("/proc/self/exe", childArgs(t.Name(), run, os.Args[1:])...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(os.Environ(), env+"="+outer)
 	// The child's output goes into t's log as it comes (shown with -v or
@@ -92,9 +96,9 @@ func Rerun(t *testing.T, skipEnv string) {
 
 // childArgs are the test flags of the child: the parent's, but verbose (so
 // that its log names every subtest) and with -test.run selecting only the
-// test name, and below it what the parent's pattern selects below its first
-// level.
-func childArgs(name string, args []string) []string {
+// test name, and below it what the parent's pattern run selects below its
+// first level.
+func childArgs(name, run string, args []string) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -109,13 +113,11 @@ func childArgs(name string, args []string) []string {
 			out = append(out, a)
 		}
 	}
-	run := "^" + name + "$"
-	if f := flag.Lookup("test.run"); f != nil {
-		if _, below, ok := strings.Cut(f.Value.String(), "/"); ok {
-			run += "/" + below
-		}
+	pattern := "^" + name + "$"
+	if _, below, ok := strings.Cut(run, "/"); ok {
+		pattern += "/" + below
 	}
-	return append(out, "-test.v=true", "-test.run="+run)
+	return append(out, "-test.v=true", "-test.run="+pattern)
 }
 
 // ownsFile reports whether a is a flag that names a file the test binary
@@ -167,7 +169,9 @@ func BindFile(dir, path string, content []byte) error {
 	return nil
 }
 
-func reportSkip(line string) {
+// ReportSkip appends line to the file of JMI_SKIPPED_FILE, if set, so that
+// ./dev test lists the skip.
+func ReportSkip(line string) {
 	name := os.Getenv(SkippedFileEnv)
 	if name == "" {
 		return
