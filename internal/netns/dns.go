@@ -107,7 +107,7 @@ func (d *DNS) answer(query []byte) ([]byte, error) {
 	reply = append(reply, question...)
 	if known && qtype == typeA && qclass == classIN {
 		binary.BigEndian.PutUint16(reply[6:], 1) // one answer
-		reply = append(reply, 0xc0, headerLen)    // the name: a pointer to the question's
+		reply = append(reply, 0xc0, headerLen)   // the name: a pointer to the question's
 		reply = binary.BigEndian.AppendUint16(reply, typeA)
 		reply = binary.BigEndian.AppendUint16(reply, classIN)
 		reply = binary.BigEndian.AppendUint32(reply, 60) // TTL

@@ -298,8 +298,11 @@ func (s *Server) start(ctx context.Context) error {
 	cmd := exec.Command("prosody", "--config", s.config, "-F")
 	cmd.Dir = s.Dir
 	// Its own process group, so that a signal to the test does not reach it
-	// and Stop can end it with everything it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// and Stop can end it with everything it started; SIGKILL when the test
+	// binary dies, so that a killed run (a time-out) leaves no server
+	// behind, not even in a private network namespace, which a server left
+	// there would keep alive.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
