@@ -32,8 +32,9 @@ var federationHosts = []struct{ domain, addr string }{
 // not in jmi: skipped by name, listed by ./dev test under SKIPPED TESTS,
 // and run anyway with JMI_FEDERATION_OPEN=1.
 var federationOpen = map[string]string{
-	// Seen in 3 of 5 runs of the whole test, in none of 3 runs of fewer
-	// scenarios or with ejabberd logging every stanza: after the restart,
+	// Seen in each of 3 runs of all the pair's scenarios, not in a run of
+	// the same with ejabberd logging every stanza nor in 2 runs of fewer
+	// scenarios: after the restart,
 	// Juliet's two devices log in again at once and ejabberd starts two
 	// outgoing s2s connections to a.test within milliseconds; one
 	// authenticates, the other is never heard of again, and the phone's
