@@ -15,10 +15,24 @@ import (
 	"mellium.im/xmpp/ping"
 )
 
-// world is a private server with accounts for the scenario's people.
+// world is a private server with accounts for the scenario's people; in a
+// federated world, Juliet's account is on srv and everyone else's on
+// remote, another server reached over s2s.
 type world struct {
-	srv   testServer
-	users map[string]string // who ("romeo") → localpart of their account
+	srv    testServer
+	remote testServer        // nil: everyone on srv
+	users  map[string]string // who ("romeo") → localpart of their account
+	// rosterTrust: the devices trust the callers in their roster (the
+	// default of Config.Trust), not everyone.
+	rosterTrust bool
+}
+
+// server is the server of who's account.
+func (w *world) server(who string) testServer {
+	if w.remote != nil && who != "juliet" {
+		return w.remote
+	}
+	return w.srv
 }
 
 // newWorld is a world on a private Prosody, with Romeo and Juliet.
@@ -38,8 +52,8 @@ func newWorldOn(t testing.TB, srv testServer) *world {
 // addUsers gives more people a fresh account.
 func (w *world) addUsers(t testing.TB, names ...string) {
 	t.Helper()
-	for i, local := range w.srv.Users(t, names...) {
-		w.users[names[i]] = local
+	for _, name := range names {
+		w.users[name] = w.server(name).Users(t, name)[0]
 	}
 }
 
@@ -52,21 +66,26 @@ func (w *world) bare(who string) jid.JID {
 	if !ok {
 		panic("e2e: no account for " + who)
 	}
-	return jid.MustParse(local + "@" + w.srv.Domain())
+	return jid.MustParse(local + "@" + w.server(who).Domain())
 }
 
 // config is the client configuration for who's device resource, trusting
-// everyone.
+// everyone (or, in a world with rosterTrust, the roster).
 func (w *world) config(who, resource string) Config {
-	return Config{
+	srv := w.server(who)
+	cfg := Config{
 		JID:      jid.MustParse(w.bare(who).String() + "/" + resource),
-		Password: w.srv.Password(w.users[who]),
-		Server:   w.srv.Addr(),
-		TLS:      w.srv.TLS(),
-		CAFile:   w.srv.CAFile(),
+		Password: srv.Password(w.users[who]),
+		Server:   srv.Addr(),
+		TLS:      srv.TLS(),
+		CAFile:   srv.CAFile(),
 		Trust:    func(jid.JID) bool { return true },
 		Logger:   e2eLogger(),
 	}
+	if w.rosterTrust {
+		cfg.Trust = nil
+	}
+	return cfg
 }
 
 // e2eLogger logs what the clients do to standard error when JMI_E2E_LOG=1.
@@ -108,21 +127,29 @@ func (w *world) login(t testing.TB, cfg Config) *Client {
 	return c
 }
 
-// settle returns once the server has handled everything the clients sent
-// so far: a ping of each to the server comes back after what the client
-// wrote before it. A scenario in which Juliet is offline when Romeo calls
-// needs it before she logs in: ejabberd, loaded, routes (and archives) a
-// message well after the client wrote it, and she would log in first.
+// settle returns once the servers have handled everything the clients
+// sent so far: a ping of each to every server of the world comes back after
+// what the client wrote before it (to the other server of a federated world
+// on the same s2s connection as the messages). A scenario in which Juliet
+// is offline when Romeo calls needs it before she logs in: ejabberd,
+// loaded, routes (and archives) a message well after the client wrote it,
+// and she would log in first.
 func (w *world) settle(t testing.TB, clients ...*Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	domains := []string{w.srv.Domain()}
+	if w.remote != nil {
+		domains = append(domains, w.remote.Domain())
+	}
 	for _, c := range clients {
 		if err := c.run(ctx, func() {}); err != nil {
 			t.Fatal(err)
 		}
-		if err := ping.Send(ctx, c.sess(), jid.MustParse(w.domain())); err != nil {
-			t.Fatalf("%s: ping: %v", c.cfg.JID, err)
+		for _, d := range domains {
+			if err := ping.Send(ctx, c.sess(), jid.MustParse(d)); err != nil {
+				t.Fatalf("%s: ping %s: %v", c.cfg.JID, d, err)
+			}
 		}
 	}
 }
@@ -503,11 +530,13 @@ func e2eMigration(t *testing.T, w *world) {
 func e2eUntrusted(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*eventWait)
 	defer cancel()
-	// Juliet's phone uses the default trust: the roster, which is empty.
+	// Juliet's phone uses the default trust: the roster, in which Paris is
+	// not (Romeo may be, in a world with rosterTrust).
+	w.addUsers(t, "paris")
 	cfg := w.config("juliet", "phone")
 	cfg.Trust = nil
 	phone := w.login(t, cfg)
-	romeo := w.device(t, "romeo", "orchard")
+	romeo := w.device(t, "paris", "orchard")
 	id, err := callID(romeo.Call(ctx, w.bare("juliet")))
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -63,6 +64,20 @@ type Options struct {
 	Dir string
 	// Debug logs at debug level (every stanza) instead of info.
 	Debug bool
+	// Host is the loopback address it listens on; default 127.0.0.1.
+	// Federation tests give each server an address of its own, which its
+	// domain resolves to in /etc/hosts.
+	Host string
+	// Port, when not 0, is the port of client connections instead of a
+	// free one.
+	Port int
+	// S2S turns on server-to-server connections on port 5269 of Host, for
+	// federation tests: STARTTLS where the peer offers it and dialback
+	// (XEP-0220), as a test certificate fails the peer's certificate
+	// check. ejabberd finds other servers only through DNS (its s2s uses
+	// Erlang's own DNS client and never reads /etc/hosts), and after a
+	// failed look-up bounces everything for that domain for minutes.
+	S2S bool
 }
 
 // Server is a running private ejabberd.
@@ -123,15 +138,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.Dir, s.ownDir = dir, true
 	}
-	ports, err := freePorts(3)
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ports, err := freePorts(host, 3)
 	if err != nil {
 		s.removeDir()
 		return nil, err
 	}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
-	s.apiAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
-	if err := s.writeFiles(ctx, ports, opts.Debug); err != nil {
+	if opts.Port != 0 {
+		ports[0] = opts.Port
+	}
+	s.Addr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+	s.TLSAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
+	s.apiAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
+	if err := s.writeFiles(ctx, host, ports, opts); err != nil {
 		s.removeDir()
 		return nil, err
 	}
@@ -289,6 +311,22 @@ func (s *Server) Befriend(ctx context.Context, a, b string) error {
 		}
 	}
 	return nil
+}
+
+// AddContact puts contact (a bare JID, on this server or another) into
+// user's roster (a localpart) with the subscription subs ("both", "to",
+// "from"), on this side only: a contact on another server needs the same
+// there.
+func (s *Server) AddContact(ctx context.Context, user, contact, subs string) error {
+	local, domain, ok := strings.Cut(contact, "@")
+	if !ok {
+		return fmt.Errorf("ejabberdtest: contact %q is not a bare JID", contact)
+	}
+	_, err := s.api(ctx, "add_rosteritem", map[string]string{
+		"localuser": user, "localhost": s.Domain, "user": local, "host": domain,
+		"nick": local, "group": "", "subs": subs,
+	})
+	return err
 }
 
 // Roster returns the bare JIDs in user's roster with their subscription.
@@ -468,7 +506,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 }
 
-func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error {
+func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts Options) error {
 	for _, d := range []string{"spool", "logs"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o750); err != nil {
 			return fmt.Errorf("ejabberdtest: %w", err)
@@ -495,13 +533,13 @@ func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error 
 	s.CAFile = cert
 	s.logFile = filepath.Join(s.Dir, "logs", "ejabberd.log")
 	level := "info"
-	if debug {
+	if opts.Debug {
 		level = "debug"
 	}
 	var buf bytes.Buffer
 	err := configTemplate.Execute(&buf, map[string]any{
-		"Domain": s.Domain, "Port": ports[0], "TLSPort": ports[1], "APIPort": ports[2],
-		"PEM": pem, "Level": level,
+		"Domain": s.Domain, "Host": host, "Port": ports[0], "TLSPort": ports[1], "APIPort": ports[2],
+		"PEM": pem, "Level": level, "S2S": opts.S2S,
 	})
 	if err != nil {
 		return fmt.Errorf("ejabberdtest: %w", err)
@@ -530,8 +568,8 @@ func chownTree(dir string, uid, gid int) error {
 	return nil
 }
 
-// freePorts asks the kernel for n free loopback ports.
-func freePorts(n int) ([]int, error) {
+// freePorts asks the kernel for n free ports on the loopback address host.
+func freePorts(host string, n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
 	defer func() {
@@ -540,7 +578,7 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("ejabberdtest: finding a free port: %w", err)
 		}
@@ -550,7 +588,7 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// The server's configuration: loopback only, no s2s, STARTTLS offered but
+// The server's configuration: loopback only, no s2s (unless S2S), STARTTLS offered but
 // not required (it listens on loopback only), SCRAM-SHA-256 as the stored
 // password hash (so that it offers SCRAM-SHA-256 and SCRAM-SHA-256-PLUS, as
 // deployed servers do), carbons, the archive for every message it archives
@@ -573,22 +611,29 @@ disable_sasl_mechanisms:
 listen:
   -
     port: {{.Port}}
-    ip: "127.0.0.1"
+    ip: {{quote .Host}}
     module: ejabberd_c2s
     starttls: true
     max_stanza_size: 262144
   -
     port: {{.TLSPort}}
-    ip: "127.0.0.1"
+    ip: {{quote .Host}}
     module: ejabberd_c2s
     tls: true
     max_stanza_size: 262144
   -
     port: {{.APIPort}}
-    ip: "127.0.0.1"
+    ip: {{quote .Host}}
     module: ejabberd_http
     request_handlers:
       /api: mod_http_api
+{{- if .S2S}}
+  -
+    port: 5269
+    ip: {{quote .Host}}
+    module: ejabberd_s2s_in
+s2s_use_starttls: optional
+{{- end}}
 acl:
   loopback:
     ip:
@@ -609,4 +654,7 @@ modules:
   mod_offline: {}
   mod_ping: {}
   mod_roster: {}
+{{- if .S2S}}
+  mod_s2s_dialback: {}
+{{- end}}
 `))

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,6 +43,17 @@ type Options struct {
 	Dir string
 	// Debug logs at debug level (every stanza) instead of info.
 	Debug bool
+	// Host is the loopback address it listens on; default 127.0.0.1.
+	// Federation tests give each server an address of its own (127.0.0.2,
+	// 127.0.0.3, ...), which its domain resolves to in /etc/hosts.
+	Host string
+	// S2S turns on server-to-server connections on port 5269 of Host, for
+	// federation tests. Other servers are found through /etc/hosts
+	// (Prosody resolves with libunbound, which reads it only when told
+	// to), and authenticated with dialback (XEP-0220): a test certificate
+	// fails the s2s certificate check ("unable to get local issuer
+	// certificate"), and s2s_secure_auth = false falls back to dialback.
+	S2S bool
 	// Port, when not 0, is the port of client connections (STARTTLS or
 	// plaintext) instead of a free one: 5222 for a client that has no
 	// server setting and falls back to DOMAIN:5222, as Dino does. Start
@@ -98,7 +110,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.Dir, s.ownDir = dir, true
 	}
-	ports, err := freePorts(2)
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ports, err := freePorts(host, 2)
 	if err != nil {
 		s.removeDir()
 		return nil, err
@@ -106,17 +122,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Port != 0 {
 		// Prosody would log the failed bind and go on without c2s; find
 		// out first, with a message that says what to do.
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.Port)))
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(opts.Port)))
 		if err != nil {
 			s.removeDir()
-			return nil, fmt.Errorf("%w: 127.0.0.1:%d: %v (stop what listens there, or run in a private network namespace)", ErrPortInUse, opts.Port, err)
+			return nil, fmt.Errorf("%w: %s:%d: %v (stop what listens there, or run in a private network namespace)", ErrPortInUse, host, opts.Port, err)
 		}
 		l.Close()
 		ports[0] = opts.Port
 	}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
-	if err := s.writeFiles(ctx, ports, opts.Debug); err != nil {
+	s.Addr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+	s.TLSAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
+	if err := s.writeFiles(ctx, host, ports, opts); err != nil {
 		s.removeDir()
 		return nil, err
 	}
@@ -178,6 +194,46 @@ func (s *Server) Register(ctx context.Context, user, password string) error {
 		return fmt.Errorf("prosodytest: register %s@%s: %v: %s", user, s.Domain, err, bytes.TrimSpace(out))
 	}
 	return nil
+}
+
+// SetRoster writes user's roster: each contact (a bare JID, on this server
+// or another) with its subscription ("both", "to", "from"). It replaces the
+// roster, and must be called before the account's first login or any
+// stanza for it: Prosody reads the roster of an account at its login and
+// keeps it while the account is online. A roster written so is the same on
+// both sides at once, where the subscription handshake would cross the
+// servers four times (and over s2s) before both sides agree.
+func (s *Server) SetRoster(user string, contacts map[string]string) error {
+	var b bytes.Buffer
+	b.WriteString("return {\n\t[false] = { version = 1; };\n")
+	for contact, sub := range contacts {
+		local, _, _ := strings.Cut(contact, "@")
+		fmt.Fprintf(&b, "\t[%q] = { subscription = %q; groups = {}; name = %q; };\n", contact, sub, local)
+	}
+	b.WriteString("};\n")
+	dir := filepath.Join(s.Dir, "data", encodePath(s.Domain), "roster")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("prosodytest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, encodePath(user)+".dat"), b.Bytes(), 0o640); err != nil {
+		return fmt.Errorf("prosodytest: %w", err)
+	}
+	return nil
+}
+
+// encodePath names a host or user in Prosody's data directory as its
+// datamanager does: every byte but ASCII letters and digits as %xx.
+func encodePath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+	}
+	return b.String()
 }
 
 // Stop stops the server and waits for it to exit; its data stays, so Restart
@@ -242,8 +298,11 @@ func (s *Server) start(ctx context.Context) error {
 	cmd := exec.Command("prosody", "--config", s.config, "-F")
 	cmd.Dir = s.Dir
 	// Its own process group, so that a signal to the test does not reach it
-	// and Stop can end it with everything it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// and Stop can end it with everything it started; SIGKILL when the test
+	// binary dies, so that a killed run (a time-out) leaves no server
+	// behind, not even in a private network namespace, which a server left
+	// there would keep alive.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -278,7 +337,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 }
 
-func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error {
+func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts Options) error {
 	for _, d := range []string{"data", "certs"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o750); err != nil {
 			return fmt.Errorf("prosodytest: %w", err)
@@ -296,13 +355,14 @@ func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error 
 	s.logFile = filepath.Join(s.Dir, "prosody.log")
 	s.config = filepath.Join(s.Dir, "prosody.cfg.lua")
 	level := "info"
-	if debug {
+	if opts.Debug {
 		level = "debug"
 	}
 	var buf bytes.Buffer
 	err := configTemplate.Execute(&buf, map[string]any{
-		"Dir": s.Dir, "Domain": s.Domain, "Port": ports[0], "TLSPort": ports[1],
+		"Dir": s.Dir, "Domain": s.Domain, "Host": host, "Port": ports[0], "TLSPort": ports[1],
 		"Cert": cert, "Key": key, "Log": s.logFile, "Level": level, "Root": os.Geteuid() == 0,
+		"S2S": opts.S2S,
 	})
 	if err != nil {
 		return fmt.Errorf("prosodytest: %w", err)
@@ -313,8 +373,8 @@ func (s *Server) writeFiles(ctx context.Context, ports []int, debug bool) error 
 	return nil
 }
 
-// freePorts asks the kernel for n free loopback ports.
-func freePorts(n int) ([]int, error) {
+// freePorts asks the kernel for n free ports on the loopback address host.
+func freePorts(host string, n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
 	defer func() {
@@ -323,7 +383,7 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("prosodytest: finding a free port: %w", err)
 		}
@@ -333,7 +393,8 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// The server's configuration: loopback only, no s2s, no HTTP, carbons,
+// The server's configuration: loopback only, no s2s (unless S2S: then
+// dialback, TLS where the peer offers it, hosts from /etc/hosts), no HTTP, carbons,
 // archive and offline storage on, plaintext allowed because it listens on
 // loopback only. Two settings change only how fast it goes, never what it
 // does:
@@ -352,21 +413,27 @@ var configTemplate = template.Must(template.New("cfg").Parse(`-- written by jmi'
 {{end}}pidfile = "{{.Dir}}/prosody.pid"
 data_path = "{{.Dir}}/data"
 certificates = "{{.Dir}}/certs"
-interfaces = { "127.0.0.1" }
-local_interfaces = { "127.0.0.1" }
+interfaces = { "{{.Host}}" }
+local_interfaces = { "{{.Host}}" }
 use_ipv6 = false
 c2s_ports = { {{.Port}} }
 c2s_direct_tls_ports = { {{.TLSPort}} }
-s2s_ports = { }
+{{if .S2S}}s2s_ports = { 5269 }
+s2s_secure_auth = false
+s2s_require_encryption = false
+unbound = { hoststxt = true }
+{{else}}s2s_ports = { }
+{{end}}
 http_ports = { }
 https_ports = { }
 network_settings = { nagle = false }
 gc = { mode = "generational" }
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "presence"; "message"; "iq";
-	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";
+	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";{{if .S2S}} "dialback";{{end}}
 }
-modules_disabled = { "s2s" }
+{{if not .S2S}}modules_disabled = { "s2s" }
+{{end}}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
