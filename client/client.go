@@ -86,8 +86,11 @@ type Client struct {
 	stop context.CancelFunc
 
 	inbox chan func()
-	done  chan struct{}
-	ready chan struct{} // closed when the first catch-up ended
+	done  chan struct{} // closed when the client begins to stop
+	// loopDone is closed when the loop has returned: nothing in inbox
+	// runs after it.
+	loopDone chan struct{}
+	ready    chan struct{} // closed when the first catch-up ended
 	// caughtUpAt is when the last complete catch-up began; owned by the
 	// catch-up goroutine (one at a time) and the loop it posts to.
 	caughtUpAt time.Time
@@ -109,6 +112,8 @@ type Client struct {
 	roster         map[string]string // bare JID → subscription
 	session        *xmpp.Session     // replaced on reconnect; read through sess
 	pending        [][]byte          // stanzas the loop could not send while offline
+	status         Status
+	statusChanged  chan struct{} // closed and replaced at each change of status
 }
 
 // sess returns the current session.
@@ -132,12 +137,38 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.CatchUpWindow <= 0 {
 		cfg.CatchUpWindow = 24 * time.Hour
 	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
+	if err != nil {
+		c.stop()
+		c.events.end()
+		return nil, classifyLoginError(err)
+	}
+	c.session = s
+	c.logins.Add(1)
+	c.startLoop()
+	c.wg.Add(1)
+	go c.serve()
+	if err := c.setUp(c.life, s); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.setStatus(ConnOnline, nil)
+	return c, nil
+}
+
+// newClient builds a client that is not connected: its loop is not
+// started and it has no session (what it sends is queued as offline).
+func newClient(cfg Config) (*Client, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	life, stop := context.WithCancel(context.Background())
-	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}}
+	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), loopDone: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}, statusChanged: make(chan struct{})}
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
@@ -146,26 +177,20 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {
+			stop()
+			c.events.end()
 			return nil, err
 		}
 		c.dev.SetLastArchiveID(st.LastArchiveID)
 		c.caughtUpAt = st.CaughtUpAt
 	}
-
-	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	c.session = s
-	c.logins.Add(1)
-	c.wg.Add(2)
-	go c.serve()
-	go c.loop()
-	if err := c.setUp(c.life, s); err != nil {
-		c.Close()
-		return nil, err
-	}
 	return c, nil
+}
+
+// startLoop starts the goroutine that owns the Device.
+func (c *Client) startLoop() {
+	c.wg.Add(1)
+	go c.loop()
 }
 
 // setUp runs what a device does after login, in the order that makes no
@@ -236,13 +261,20 @@ func (c *Client) sharesPresence(peer jid.JID) bool {
 }
 
 // Events returns the channel on which every event of every call arrives,
-// in the order the engine produced them. None is dropped: undelivered
-// events queue up. It is closed after Close.
+// in the order the engine produced them. None is dropped while the client
+// runs: undelivered events queue up. When the client stops on its own (see
+// Err), the channel closes after the events queued before; Close drops the
+// events not read by then and closes it before it returns.
 func (c *Client) Events() <-chan call.Event { return c.events.out }
 
 // Account returns this device's full JID, with the resource the server
 // bound.
-func (c *Client) Account() jid.JID { return c.sess().LocalAddr() }
+func (c *Client) Account() jid.JID {
+	if s := c.sess(); s != nil {
+		return s.LocalAddr()
+	}
+	return c.cfg.JID
+}
 
 // Call proposes a call to peer with the given media ("audio", "video";
 // default audio) and returns its handle once the propose is sent. What
@@ -346,24 +378,54 @@ func (c *Client) do(ctx context.Context, in call.Input) error {
 	return err
 }
 
-// run runs f on the loop goroutine and waits for it.
+// Task states: a task handed to the loop is pending until the loop starts
+// it or its caller gives up on it, whichever comes first.
+const (
+	taskPending int32 = iota
+	taskRunning
+	taskAbandoned
+)
+
+// run runs f on the loop goroutine and waits for it. It returns nil if and
+// only if f ran: a caller whose ctx ends, or a client that closes, while f
+// waits in the queue takes it back (ctx.Err() or ErrClosed) and f never
+// runs; once the loop has started f, run waits for it to end whatever ctx
+// says, so that an error always means "not done".
 func (c *Client) run(ctx context.Context, f func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var state atomic.Int32
 	ran := make(chan struct{})
+	task := func() {
+		if state.CompareAndSwap(taskPending, taskRunning) {
+			f()
+			close(ran)
+		}
+	}
 	select {
-	case c.inbox <- func() { f(); close(ran) }:
+	case c.inbox <- task:
 	case <-c.done:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	var gaveUp error
 	select {
 	case <-ran:
 		return nil
-	case <-c.done:
-		return ErrClosed
+	case <-c.loopDone:
+		gaveUp = ErrClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		gaveUp = ctx.Err()
 	}
+	if state.CompareAndSwap(taskPending, taskAbandoned) {
+		return gaveUp
+	}
+	// The loop started f: it ends it before anything else, even before it
+	// returns.
+	<-ran
+	return nil
 }
 
 // post hands f to the loop without waiting.
@@ -378,6 +440,8 @@ func (c *Client) post(f func()) {
 // engine's deadlines with one timer.
 func (c *Client) loop() {
 	defer c.wg.Done()
+	defer c.events.end() // the loop is the only one that pushes events
+	defer close(c.loopDone)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -406,7 +470,7 @@ func (c *Client) apply(effs []call.Effect) {
 		case call.Send:
 			b, err := c.dev.Stanza(e)
 			if err == nil {
-				err = c.sess().Send(ctx, xml.NewDecoder(bytes.NewReader(b)))
+				err = c.send(ctx, xml.NewDecoder(bytes.NewReader(b)))
 			}
 			if err != nil && b != nil {
 				// Offline: keep it for when the stream is back.
@@ -422,7 +486,7 @@ func (c *Client) apply(effs []call.Effect) {
 			}
 			c.log.Debug("sent", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String())
 		case call.SendPresence:
-			if err := c.sess().Send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
+			if err := c.send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
 				c.log.Warn("sending presence", "to", e.To.String(), "err", err)
 			}
 		case call.Notify:
@@ -448,6 +512,18 @@ func (c *Client) apply(effs []call.Effect) {
 	}
 }
 
+// errOffline: there is no session to send on.
+var errOffline = errors.New("client: offline")
+
+// send puts r on the current session.
+func (c *Client) send(ctx context.Context, r xml.TokenReader) error {
+	s := c.sess()
+	if s == nil {
+		return errOffline
+	}
+	return s.Send(ctx, r)
+}
+
 // serve reads the stream, and when it drops, reconnects with backoff and
 // catches up again: the Device and its calls live on. Its handler only
 // copies each message to bytes and hands it to the loop: a mellium handler
@@ -466,6 +542,7 @@ func (c *Client) serve() {
 			return
 		}
 		c.log.Info("stream ended; reconnecting", "err", err)
+		c.setStatus(ConnReconnecting, err)
 		if !c.reconnect() {
 			return
 		}
@@ -484,6 +561,16 @@ func (c *Client) reconnect() bool {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		s, err := dialSession(ctx, c.cfg.JID, c.cfg.Password, c.cfg.Server, c.cfg.TLS, c.cfg.CAFile)
+		if err != nil {
+			err = classifyLoginError(err)
+		}
+		if errors.Is(err, ErrAuth) {
+			// The password changed, or the account is gone: trying again
+			// cannot help (and servers lock accounts that keep trying).
+			cancel()
+			c.stopWith(err)
+			return false
+		}
 		if err == nil {
 			c.mu.Lock()
 			c.session = s
@@ -496,12 +583,16 @@ func (c *Client) reconnect() bool {
 				defer cancel()
 				if err := c.setUp(c.life, s); err != nil {
 					c.log.Warn("setting up after reconnect", "err", err)
+					c.setStatus(ConnReconnecting, err)
 					s.Close()
+					return
 				}
+				c.setStatus(ConnOnline, nil)
 			}()
 			return true
 		}
 		cancel()
+		c.setStatus(ConnReconnecting, err)
 		c.log.Debug("reconnect failed", "err", err, "retry_in", backoff)
 		backoff = min(2*backoff, 10*time.Second)
 	}
@@ -659,7 +750,9 @@ func streamErrorText(err error) string {
 }
 
 // stopWith ends the client on its own, for a reason the application must
-// learn: Err returns err from now on, and Events closes.
+// learn: Err returns err from now on, the status is ConnFailed, and Events
+// closes once the events queued before have been read. It does not wait for
+// the goroutines (it runs on one of them); Close does.
 func (c *Client) stopWith(err error) {
 	c.mu.Lock()
 	if c.err == nil {
@@ -667,7 +760,8 @@ func (c *Client) stopWith(err error) {
 	}
 	c.mu.Unlock()
 	c.log.Error("stopping", "err", err)
-	c.Close()
+	c.setStatus(ConnFailed, err)
+	c.shutdown()
 }
 
 // Err returns why the client stopped on its own (an error wrapping
@@ -690,39 +784,56 @@ func (c *Client) RecordErr() (failures int, first error) {
 	return c.recordFailures, c.recordErr
 }
 
-// Close ends the session and waits for every goroutine of the client.
+// Close ends the session and returns once every goroutine of the client
+// has returned, the one that delivers events included: events not read by
+// then are dropped, and the Events channel is closed. It must not be called
+// from Config.Recorder (which runs on the client's loop). Calling it again
+// does nothing.
 func (c *Client) Close() error {
+	c.setStatus(ConnClosed, nil)
+	c.shutdown()
+	c.wg.Wait()
+	c.events.abandon()
+	<-c.events.drained
+	return nil
+}
+
+// shutdown tells every goroutine to stop and ends the session, without
+// waiting.
+func (c *Client) shutdown() {
 	c.closed.Do(func() {
 		close(c.done)
 		defer c.stop()
+		s := c.sess()
+		if s == nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		s := c.sess()
 		_ = s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
 		_ = s.Close()
 		if conn := s.Conn(); conn != nil {
 			_ = conn.Close()
 		}
-		go func() {
-			c.wg.Wait()
-			c.events.close()
-		}()
 	})
-	return nil
 }
 
 // eventQueue delivers events in order without ever blocking the loop: an
-// unbounded queue drained by one goroutine.
+// unbounded queue drained by one goroutine. end says no event will follow
+// (the queue is read out, then out closes); abandon drops what is left.
 type eventQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []call.Event
-	closed bool
-	out    chan call.Event
+	mu        sync.Mutex
+	cond      *sync.Cond
+	queue     []call.Event
+	ended     bool
+	abandoned bool
+	quit      chan struct{} // closed by abandon
+	out       chan call.Event
+	drained   chan struct{} // closed when out is closed and drain returned
 }
 
 func newEventQueue() *eventQueue {
-	q := &eventQueue{out: make(chan call.Event)}
+	q := &eventQueue{out: make(chan call.Event), quit: make(chan struct{}), drained: make(chan struct{})}
 	q.cond = sync.NewCond(&q.mu)
 	go q.drain()
 	return q
@@ -730,33 +841,52 @@ func newEventQueue() *eventQueue {
 
 func (q *eventQueue) push(ev call.Event) {
 	q.mu.Lock()
-	q.queue = append(q.queue, ev)
+	if !q.ended {
+		q.queue = append(q.queue, ev)
+	}
 	q.mu.Unlock()
 	q.cond.Signal()
 }
 
-func (q *eventQueue) close() {
+func (q *eventQueue) end() {
 	q.mu.Lock()
-	q.closed = true
+	q.ended = true
 	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *eventQueue) abandon() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ended = true
+	if !q.abandoned {
+		q.abandoned = true
+		q.queue = nil
+		close(q.quit)
+	}
 	q.cond.Signal()
 }
 
 func (q *eventQueue) drain() {
+	defer close(q.drained)
+	defer close(q.out)
 	for {
 		q.mu.Lock()
-		for len(q.queue) == 0 && !q.closed {
+		for len(q.queue) == 0 && !q.ended {
 			q.cond.Wait()
 		}
-		if len(q.queue) == 0 && q.closed {
+		if len(q.queue) == 0 || q.abandoned {
 			q.mu.Unlock()
-			close(q.out)
 			return
 		}
 		ev := q.queue[0]
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
-		q.out <- ev
+		select {
+		case q.out <- ev:
+		case <-q.quit:
+			return
+		}
 	}
 }
 

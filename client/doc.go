@@ -31,9 +31,27 @@
 // Events arrive on the channel returned by Events in the order the engine
 // produced them, one goroutine feeding them: none is dropped and none is
 // reordered. They queue up while nobody reads, so the client never blocks on
-// a slow reader; read them until the channel closes, which happens after
-// Close. When Config.Recorder is set, each event is recorded before it is
-// queued, so a call history holds everything the user was shown.
+// a slow reader. When the client stops on its own (Err), the channel closes
+// after the events queued before it stopped; Close returns only when every
+// goroutine of the client has returned, the one that delivers events
+// included, dropping the events nobody read and closing the channel. When
+// Config.Recorder is set, each event is recorded before it is queued, so a
+// call history holds everything the user was shown.
+//
+// # Actions
+//
+// An action (Call, Answer, Decline, Withdraw, HangUp) returns nil if and
+// only if it happened: one whose context ends, or whose client closes,
+// while it waits for the loop does not happen and returns the context's
+// error or ErrClosed; once the loop has begun it, the caller waits for it to
+// end whatever its context says.
+//
+// # Connection status
+//
+// Status tells whether the client is online, reconnecting (and why), failed
+// or closed, with a channel closed at the next change. A password the
+// server refuses at a reconnect (ErrAuth) or a <conflict/> (ErrConflict)
+// stops the client: the status is ConnFailed, Err says why, Events closes.
 //
 // # How it works
 //
@@ -68,7 +86,7 @@
 //
 // # When the client stops on its own
 //
-// After a <conflict/> stream error (another session logged in with the
+// After a refused password at a reconnect (ErrAuth), or a <conflict/> stream error (another session logged in with the
 // same full JID) the client does not log in again, which would start a
 // fight between the two: it stops, Events closes and Err tells why. A
 // Config.Recorder that fails does not stop it: the event is delivered and

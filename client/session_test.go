@@ -142,3 +142,75 @@ func TestE2ERecorderFailure(t *testing.T) {
 		t.Errorf("RecordErr %q does not name the call", err)
 	}
 }
+
+// waitStatus waits up to d for c's status to reach state.
+func waitStatus(t *testing.T, c *Client, state ConnState, d time.Duration) Status {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		st, changed := c.Status()
+		if st.State == state {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("status %v (%v) after %v, want %v", st.State, st.Err, d, state)
+		}
+	}
+}
+
+// TestE2EWrongPasswordAfterReconnect: the status follows the connection
+// (online, reconnecting while the server is down), and a password the
+// server refuses after a reconnect reaches the application: the client
+// stops with ConnFailed and ErrAuth, Err says so and Events closes, instead
+// of logging a line and trying again forever.
+func TestE2EWrongPasswordAfterReconnect(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone := w.device(t, "juliet", "phone")
+	if st, _ := phone.Status(); st.State != ConnOnline {
+		t.Fatalf("status after Dial = %v, want online", st.State)
+	}
+	if err := w.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStatus(t, phone, ConnReconnecting, 10*time.Second); st.Err == nil {
+		t.Error("reconnecting without a reason")
+	}
+	// The password changes while the device is away.
+	if err := w.srv.Unregister(ctx, "juliet"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Register(ctx, "juliet", "a-new-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, phone, ConnFailed, 30*time.Second)
+	if !errors.Is(st.Err, ErrAuth) {
+		t.Errorf("failed with %v, want ErrAuth", st.Err)
+	}
+	if !errors.Is(phone.Err(), ErrAuth) {
+		t.Errorf("Err() = %v, want ErrAuth", phone.Err())
+	}
+	for range phone.Events() {
+	}
+	if n := phone.logins.Load(); n != 1 {
+		t.Errorf("logged in %d times, want 1", n)
+	}
+}
+
+// TestDialWrongPassword: a refused password at Dial is ErrAuth too.
+func TestDialWrongPassword(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "wrong", Server: w.srv.Addr, CAFile: w.srv.CAFile})
+	if !errors.Is(err, ErrAuth) {
+		t.Errorf("Dial with a wrong password = %v, want ErrAuth", err)
+	}
+}

@@ -180,6 +180,16 @@ func (s *Server) Register(ctx context.Context, user, password string) error {
 	return nil
 }
 
+// Unregister deletes the account user@Domain. It works whether or not the
+// server is running.
+func (s *Server) Unregister(ctx context.Context, user string) error {
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.config, "deluser", user+"@"+s.Domain)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("prosodytest: deluser %s@%s: %v: %s", user, s.Domain, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
 // Stop stops the server and waits for it to exit; its data stays, so Restart
 // brings back the same accounts, archive and offline messages.
 func (s *Server) Stop() error { return s.stop(syscall.SIGTERM) }
