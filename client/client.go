@@ -112,8 +112,11 @@ type Client struct {
 	roster         map[string]string // bare JID → subscription
 	session        *xmpp.Session     // replaced on reconnect; read through sess
 	pending        [][]byte          // stanzas the loop could not send while offline
-	status         Status
-	statusChanged  chan struct{} // closed and replaced at each change of status
+	// embedded: made by New, on the application's session, which the
+	// client neither closes nor replaces.
+	embedded      bool
+	status        Status
+	statusChanged chan struct{} // closed and replaced at each change of status
 }
 
 // sess returns the current session.
@@ -277,13 +280,15 @@ func (c *Client) Account() jid.JID {
 }
 
 // Call proposes a call to peer with the given media ("audio", "video";
-// default audio) and returns its handle once the propose is sent. What
+// default audio) and returns it once the propose is sent. What
 // happens to the call arrives as events with its id. The call may go on as
 // another session, answered on this device: when the peer called at the
 // same moment and their call won the tie-break (XEP-0353 §4.1), or when the
 // peer moved the call to another of their devices (§4.2). The event that
-// ends this call then names the other in MigratedTo; follow its handle.
-func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Handle, error) {
+// ends this call then names the other in MigratedTo: follow it with
+// CallByID(ev.MigratedTo). A Call never follows on its own: one Call is one
+// session id.
+func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Call, error) {
 	if len(media) == 0 {
 		media = []string{"audio"}
 	}
@@ -295,47 +300,49 @@ func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Hand
 	if err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)}); err != nil {
 		return nil, err
 	}
-	return c.Handle(id), nil
+	return c.CallByID(id), nil
 }
 
-// Handle returns the handle of the call id, as named by an event. Acting on
-// a call the device does not know gives call.ErrUnknownCall.
-func (c *Client) Handle(id string) *Handle { return &Handle{c: c, id: id} }
+// CallByID returns the call with session id id, as named by an event.
+// Acting on a call the device does not know gives call.ErrUnknownCall.
+func (c *Client) CallByID(id string) *Call { return &Call{c: c, id: id} }
 
-// Handle is one call, incoming or outgoing. Its methods are safe for
-// concurrent use.
-type Handle struct {
+// Call is one call session, incoming or outgoing, named by its session id.
+// When the call goes on under another id (a tie-break, a migration), the
+// event that ends this one names the other in MigratedTo. Its methods are
+// safe for concurrent use.
+type Call struct {
 	c  *Client
 	id string
 }
 
 // ID is the session id: the propose's id, and the sid of the Jingle session
 // that follows (XEP-0353 §3.6).
-func (h *Handle) ID() string { return h.id }
+func (h *Call) ID() string { return h.id }
 
 // Answer proceeds the incoming call on this device.
-func (h *Handle) Answer(ctx context.Context) error {
+func (h *Call) Answer(ctx context.Context) error {
 	return h.c.do(ctx, call.UserProceed{ID: h.id})
 }
 
 // Decline rejects the incoming call (reason busy when nil).
-func (h *Handle) Decline(ctx context.Context, reason *jmi.Reason) error {
+func (h *Call) Decline(ctx context.Context, reason *jmi.Reason) error {
 	return h.c.do(ctx, call.UserReject{ID: h.id, Reason: reason})
 }
 
 // Withdraw retracts the outgoing call (reason cancel).
-func (h *Handle) Withdraw(ctx context.Context) error {
+func (h *Call) Withdraw(ctx context.Context) error {
 	return h.c.do(ctx, call.UserRetract{ID: h.id})
 }
 
 // HangUp finishes the answered call (reason success).
-func (h *Handle) HangUp(ctx context.Context) error {
+func (h *Call) HangUp(ctx context.Context) error {
 	return h.c.do(ctx, call.UserFinish{ID: h.id})
 }
 
 // Info returns a snapshot of the call; ok is false when the device does not
 // know it.
-func (h *Handle) Info(ctx context.Context) (info call.Info, ok bool, err error) {
+func (h *Call) Info(ctx context.Context) (info call.Info, ok bool, err error) {
 	err = h.c.run(ctx, func() { info, ok = h.c.dev.Call(h.id) })
 	return info, ok, err
 }
@@ -345,7 +352,7 @@ func (h *Handle) Info(ctx context.Context) (info call.Info, ok bool, err error) 
 // of the remote device, the one that proceeded (our outgoing call) or that
 // proposed (our incoming call). ok is false unless the call is answered on
 // this device.
-func (h *Handle) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool, err error) {
+func (h *Call) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool, err error) {
 	info, found, err := h.Info(ctx)
 	if err != nil || !found || info.State != call.StateActive || info.Elsewhere {
 		return "", jid.JID{}, false, err
@@ -358,7 +365,7 @@ func (h *Handle) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool,
 // device: same session id, from the device of the initiator that proposed.
 // A media stack should refuse any other.
 func (c *Client) MatchSessionInitiate(ctx context.Context, sid string, from jid.JID) (bool, error) {
-	info, found, err := c.Handle(sid).Info(ctx)
+	info, found, err := c.CallByID(sid).Info(ctx)
 	if err != nil || !found {
 		return false, err
 	}
@@ -601,20 +608,7 @@ func (c *Client) reconnect() bool {
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	switch start.Name.Local {
 	case "message":
-		var b bytes.Buffer
-		enc := xml.NewEncoder(&b)
-		if err := enc.EncodeToken(*start); err != nil {
-			return nil
-		}
-		if _, err := xmlstream.Copy(enc, t); err != nil {
-			c.log.Warn("reading a message", "err", err)
-			return nil
-		}
-		if err := enc.Flush(); err != nil {
-			return nil
-		}
-		raw := b.Bytes()
-		c.post(func() { c.apply(c.dev.Receive(time.Now(), raw)) })
+		c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t))
 	case "iq":
 		return c.handleIQ(t, start)
 	}
@@ -805,7 +799,7 @@ func (c *Client) shutdown() {
 		close(c.done)
 		defer c.stop()
 		s := c.sess()
-		if s == nil {
+		if s == nil || c.embedded {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -15,15 +15,15 @@
 //	for ev := range c.Events() {
 //		switch ev.Type {
 //		case call.EventIncoming:
-//			c.Handle(ev.ID).Answer(ctx)
+//			c.CallByID(ev.ID).Answer(ctx)
 //		case call.EventProceeded:
-//			sid, peer, ok, _ := c.Handle(ev.ID).Jingle(ctx) // start the media session
+//			sid, peer, ok, _ := c.CallByID(ev.ID).Jingle(ctx) // start the media session
 //		}
 //	}
 //
-// Call places a call and returns its Handle; Client.Handle gives the handle
-// of any call an event names. A Handle answers, declines, withdraws or hangs
-// up, and tells what a Jingle session needs. Every method that blocks takes
+// Client.Call places a call and returns its *Call; CallByID gives the Call
+// of any session id an event names. A Call answers, declines, withdraws or
+// hangs up, and tells what a Jingle session needs. Every method that blocks takes
 // a context, and all are safe for concurrent use.
 //
 // # Delivery of events

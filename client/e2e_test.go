@@ -75,7 +75,7 @@ func waitEvent(t testing.TB, c *Client, what string, match func(call.Event) bool
 }
 
 // callID returns the id of a call just placed.
-func callID(h *Handle, err error) (string, error) {
+func callID(h *Call, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +108,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 		ev := waitEvent(t, romeo, "ringing", is(call.EventRinging, id), 5*time.Second)
 		rang[ev.Device.Resourcepart()] = true
 	}
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
@@ -121,7 +121,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	}
 	// The hand-off to Jingle: Romeo sends session-initiate with sid = the
 	// propose id to the device that proceeded; the phone accepts only that.
-	sid, to, ok, err := romeo.Handle(id).Jingle(ctx)
+	sid, to, ok, err := romeo.CallByID(id).Jingle(ctx)
 	if err != nil || !ok || sid != id || to.Resourcepart() != "phone" {
 		t.Errorf("Jingle: %q %s %v %v", sid, to, ok, err)
 	}
@@ -134,16 +134,16 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 			t.Errorf("MatchSessionInitiate(%s, %s) = %v %v, want %v", tc.sid, tc.from.Account(), got, err, tc.want)
 		}
 	}
-	if _, _, ok, _ := tablet.Handle(id).Jingle(ctx); ok {
+	if _, _, ok, _ := tablet.CallByID(id).Jingle(ctx); ok {
 		t.Error("the tablet, which did not answer, offers a Jingle session")
 	}
-	if err := romeo.Handle(id).HangUp(ctx); err != nil {
+	if err := romeo.CallByID(id).HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), 5*time.Second)
 	waitEvent(t, tablet, "finished on the tablet", is(call.EventFinished, id), 5*time.Second)
 	for _, c := range []*Client{romeo, phone, tablet} {
-		info, ok, err := c.Handle(id).Info(ctx)
+		info, ok, err := c.CallByID(id).Info(ctx)
 		if err != nil || !ok || info.State != call.StateEnded || info.Outcome != call.EventFinished {
 			t.Errorf("%s: %+v %v %v, want ended finished", c.cfg.JID, info.State, info.Outcome, err)
 		}
@@ -165,7 +165,7 @@ func TestE2EDecline(t *testing.T) {
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := phone.Handle(id).Decline(ctx, nil); err != nil {
+	if err := phone.CallByID(id).Decline(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ev := waitEvent(t, romeo, "rejected", is(call.EventRejected, id), 5*time.Second); ev.Reason != "busy" {
@@ -191,7 +191,7 @@ func TestE2EWithdraw(t *testing.T) {
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*Client{phone, tablet} {
@@ -212,7 +212,7 @@ func TestE2EOfflineMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	phone := w.device(t, "juliet", "phone")
@@ -241,7 +241,7 @@ func TestE2EOfflineFresh(t *testing.T) {
 	}
 	phone := w.device(t, "juliet", "phone")
 	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), 5*time.Second)
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), 5*time.Second)
@@ -274,7 +274,7 @@ func TestE2EForgedCarbon(t *testing.T) {
 	if ev.Device.Bare().String() != "tybalt@"+w.srv.Domain {
 		t.Errorf("ignored input attributed to %s", ev.Device)
 	}
-	info, ok, err := phone.Handle(id).Info(ctx)
+	info, ok, err := phone.CallByID(id).Info(ctx)
 	if err != nil || !ok || info.State != call.StateRinging {
 		t.Errorf("call state %v after the forgery, want still ringing", info.State)
 	}
@@ -314,10 +314,10 @@ func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Cli
 		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), 5*time.Second)
 	}
 	for _, c := range devices {
-		if info, ok, err := c.Handle(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
+		if info, ok, err := c.CallByID(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
 			t.Errorf("%s: the losing call is %v (%v), want ended", c.cfg.JID, info.State, err)
 		}
-		if info, _, _ := c.Handle(survivor).Info(ctx); info.State != call.StateActive {
+		if info, _, _ := c.CallByID(survivor).Info(ctx); info.State != call.StateActive {
 			t.Errorf("%s: the surviving call is %v, want active", c.cfg.JID, info.State)
 		}
 	}
@@ -361,7 +361,7 @@ func TestE2EMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), 5*time.Second)
-	if err := romeo.Handle(old).Answer(ctx); err != nil {
+	if err := romeo.CallByID(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "answered", is(call.EventProceeded, old), 5*time.Second)
@@ -374,7 +374,7 @@ func TestE2EMigration(t *testing.T) {
 		t.Errorf("finished with migrated_to %q, want %q", ev.MigratedTo, moved)
 	}
 	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), 5*time.Second)
-	if info, _, _ := romeo.Handle(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
+	if info, _, _ := romeo.CallByID(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
 		t.Errorf("romeo: new call %v with %s, want active with the tablet", info.State, info.Device)
 	}
 }
@@ -419,11 +419,11 @@ wait:
 			break wait
 		}
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), 5*time.Second)
-	if info, ok, _ := phone.Handle(id).Info(ctx); !ok || info.Trusted {
+	if info, ok, _ := phone.CallByID(id).Info(ctx); !ok || info.Trusted {
 		t.Errorf("phone: %+v, want an untrusted call remembered", info)
 	}
 }
@@ -499,7 +499,7 @@ func TestE2EServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Juliet answers on the phone while the server is down.
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.srv.Restart(ctx); err != nil {
@@ -524,7 +524,7 @@ func TestE2EStateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	stateFile := t.TempDir() + "/phone.json"

@@ -26,13 +26,13 @@ func Example_answeringMachine() {
 	for ev := range c.Events() {
 		switch ev.Type {
 		case call.EventIncoming:
-			if err := c.Handle(ev.ID).Answer(ctx); err != nil {
+			if err := c.CallByID(ev.ID).Answer(ctx); err != nil {
 				log.Print(err)
 			}
 		case call.EventProceeded:
-			if sid, device, ok, _ := c.Handle(ev.ID).Jingle(ctx); ok {
+			if sid, device, ok, _ := c.CallByID(ev.ID).Jingle(ctx); ok {
 				fmt.Println("start Jingle session", sid, "with", device)
-				time.AfterFunc(time.Minute, func() { c.Handle(ev.ID).HangUp(ctx) })
+				time.AfterFunc(time.Minute, func() { c.CallByID(ev.ID).HangUp(ctx) })
 			}
 		case call.EventFinished:
 			fmt.Println("call", ev.ID, "ended:", ev.Reason)

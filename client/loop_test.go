@@ -110,7 +110,7 @@ func TestQueuedActionCancelled(t *testing.T) {
 		release := block(t, c)
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error)
-		go func() { errc <- c.Handle("c1").Answer(ctx) }()
+		go func() { errc <- c.CallByID("c1").Answer(ctx) }()
 		synctest.Wait() // Answer is queued behind the blocked loop
 		cancel()
 		if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -156,7 +156,7 @@ func TestActionNilIffDone(t *testing.T) {
 		ring(t, c)
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { errc <- c.Handle("c1").Answer(ctx) }()
+		go func() { errc <- c.CallByID("c1").Answer(ctx) }()
 		if i%2 == 0 {
 			cancel()
 		} else {

@@ -33,7 +33,7 @@ func TestE2ECatchUpHealsGoneArchiveID(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second)

@@ -313,7 +313,7 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				// The call goes on as another session, answered here: the
 				// peer moved it (§4.2), or both called at once and theirs
 				// survived (§4.1). Follow it.
-				next := s.c.Handle(ev.MigratedTo)
+				next := s.c.CallByID(ev.MigratedTo)
 				if info, ok, err := next.Info(bg); err == nil && ok && info.State == call.StateActive && !info.Elsewhere {
 					h = next
 					continue

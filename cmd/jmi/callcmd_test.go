@@ -139,7 +139,7 @@ func TestCallCrossed(t *testing.T) {
 	survivor := min(h.ID(), ours)
 	w.romeoWaits(t, call.EventProceeded, survivor)
 	jc.out.next(t, "proceeded", survivor)
-	if err := w.romeo.Handle(survivor).HangUp(ctx); err != nil {
+	if err := w.romeo.CallByID(survivor).HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	jc.exits(ctx, t, survivor)
@@ -186,7 +186,7 @@ func TestCallMigrated(t *testing.T) {
 	jc := w.julietCalls(ctx, t)
 	old := jc.out.next(t, "proposed", "")["id"].(string)
 	w.romeoWaits(t, call.EventIncoming, old)
-	if err := w.romeo.Handle(old).Answer(ctx); err != nil {
+	if err := w.romeo.CallByID(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	jc.out.next(t, "proceeded", old)

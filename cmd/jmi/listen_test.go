@@ -251,7 +251,7 @@ func TestListenAsk(t *testing.T) {
 		t.Errorf("answered by %s", ev.Device)
 	}
 	out.next(t, "proceeded", id)
-	if err := w.romeo.Handle(id).HangUp(bg); err != nil {
+	if err := w.romeo.CallByID(id).HangUp(bg); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "finished", id)
@@ -267,7 +267,7 @@ func TestListenAsk(t *testing.T) {
 	// Withdrawn while it rings: missed here, and the prompt goes away.
 	id = place()
 	out.next(t, "incoming", id)
-	if err := w.romeo.Handle(id).Withdraw(bg); err != nil {
+	if err := w.romeo.CallByID(id).Withdraw(bg); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "missed", id)

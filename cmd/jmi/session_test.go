@@ -253,7 +253,7 @@ func TestCallHistoryFull(t *testing.T) {
 		}
 	}
 	fill()
-	if err := w.romeo.Handle(id).Answer(ctx); err != nil {
+	if err := w.romeo.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	errOut.waitFor(t, "THE CALL HISTORY COULD NOT BE WRITTEN")
@@ -262,7 +262,7 @@ func TestCallHistoryFull(t *testing.T) {
 		t.Fatalf("exited with %d while the call was up; stderr:\n%s", st, errOut)
 	default:
 	}
-	if err := w.romeo.Handle(id).HangUp(ctx); err != nil {
+	if err := w.romeo.CallByID(id).HangUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st := exitStatus(t, status, errOut); st != exitError {

@@ -262,7 +262,7 @@ func TestDino(t *testing.T) {
 	// call places a call from Romeo to Juliet's account and waits until
 	// Dino rings; it returns the call, the notification, and the cursors
 	// of the notifications and stanzas from before the call.
-	call_ := func(t *testing.T) (h *client.Handle, n dinopeer.Notice, notes, log int) {
+	call_ := func(t *testing.T) (h *client.Call, n dinopeer.Notice, notes, log int) {
 		t.Helper()
 		notes, log = d.Notices(), d.Stanzas()
 		h, err := w.romeo.Call(ctxFor(t), w.juliet, "audio")
@@ -386,7 +386,7 @@ func TestDino(t *testing.T) {
 
 	t.Run("Dino calls, jmi declines", func(t *testing.T) {
 		id, log := dinoCalls(t)
-		if err := w.romeo.Handle(id).Decline(ctxFor(t), nil); err != nil {
+		if err := w.romeo.CallByID(id).Decline(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "rejected", is(call.EventRejected, id))
@@ -396,7 +396,7 @@ func TestDino(t *testing.T) {
 
 	t.Run("Dino calls, jmi answers", func(t *testing.T) {
 		id, log := dinoCalls(t)
-		if err := w.romeo.Handle(id).Answer(ctxFor(t)); err != nil {
+		if err := w.romeo.CallByID(id).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, id))
@@ -420,7 +420,7 @@ func TestDino(t *testing.T) {
 		}
 		// Dino never ends the call on the wire: jmi hangs up, so that its
 		// devices (and the phone's catch-up later) see the call over.
-		if err := w.romeo.Handle(id).HangUp(ctxFor(t)); err != nil {
+		if err := w.romeo.CallByID(id).HangUp(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "finished", is(call.EventFinished, id))
@@ -428,7 +428,7 @@ func TestDino(t *testing.T) {
 
 	// From here Juliet has a jmi device too.
 	phone := w.device(t, "juliet", "phone")
-	phoneRings := func(t *testing.T, h *client.Handle) {
+	phoneRings := func(t *testing.T, h *client.Call) {
 		t.Helper()
 		waitEvent(t, phone, "incoming on the phone", is(call.EventIncoming, h.ID()))
 	}
@@ -436,7 +436,7 @@ func TestDino(t *testing.T) {
 	t.Run("answered on jmi, Dino stops ringing", func(t *testing.T) {
 		h, n, notes, log := call_(t)
 		phoneRings(t, h)
-		if err := phone.Handle(h.ID()).Answer(ctxFor(t)); err != nil {
+		if err := phone.CallByID(h.ID()).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		ev := waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, h.ID()))
@@ -460,7 +460,7 @@ func TestDino(t *testing.T) {
 		h, n, notes, log := call_(t)
 		phoneRings(t, h)
 		waitEvent(t, tablet, "incoming on the tablet", is(call.EventIncoming, h.ID()))
-		if err := tablet.Handle(h.ID()).Answer(ctxFor(t)); err != nil {
+		if err := tablet.CallByID(h.ID()).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, h.ID()))
@@ -475,7 +475,7 @@ func TestDino(t *testing.T) {
 	t.Run("declined on jmi, Dino stops ringing", func(t *testing.T) {
 		h, n, notes, _ := call_(t)
 		phoneRings(t, h)
-		if err := phone.Handle(h.ID()).Decline(ctxFor(t), nil); err != nil {
+		if err := phone.CallByID(h.ID()).Decline(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "rejected", is(call.EventRejected, h.ID()))
