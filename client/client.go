@@ -17,7 +17,9 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/carbons"
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 	"mellium.im/xmpp/stream"
@@ -54,6 +56,15 @@ type Config struct {
 	// call history never misses what the user was shown. When it fails,
 	// the event is delivered all the same and RecordErr says so.
 	Recorder interface{ Record(call.Event) error }
+	// MuxOptions register an application's handlers (a media stack's
+	// Jingle IQs) on the session Dial runs: an IQ get or set goes to the
+	// one registered for its type and payload before the client's own
+	// answers, and every message is handed to them too (jmi reads its own
+	// in any case). Their features are listed in disco#info.
+	MuxOptions []mux.Option
+	// Features are added to what disco#info lists (and to the
+	// capabilities of the presence).
+	Features []info.Feature
 	// StateFile, when set, keeps the id of the last archive result this
 	// device read, so that the catch-up after a restart reads on from there
 	// instead of CatchUpWindow back.
@@ -115,6 +126,7 @@ type Client struct {
 	// embedded: made by New, on the application's session, which the
 	// client neither closes nor replaces.
 	embedded      bool
+	extra         *mux.ServeMux // of cfg.MuxOptions; nil without any
 	status        Status
 	statusChanged chan struct{} // closed and replaced at each change of status
 }
@@ -172,6 +184,7 @@ func newClient(cfg Config) (*Client, error) {
 	}
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), loopDone: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}, statusChanged: make(chan struct{})}
+	c.extra = newExtraMux(cfg.MuxOptions)
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
@@ -608,7 +621,9 @@ func (c *Client) reconnect() bool {
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	switch start.Name.Local {
 	case "message":
-		c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t))
+		if raw := c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t)); raw != nil {
+			c.extraMessage(raw, t)
+		}
 	case "iq":
 		return c.handleIQ(t, start)
 	}

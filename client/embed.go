@@ -156,23 +156,33 @@ func messageStart(msg stanza.Message) xml.StartElement {
 	return xml.StartElement{Name: xml.Name{Local: "message"}, Attr: attrs}
 }
 
-// receive copies one <message/> to bytes and hands it to the loop.
-func (c *Client) receive(r xml.TokenReader) {
+// receive copies one <message/> to bytes, hands it to the loop, and
+// returns the bytes (nil when it could not be read).
+func (c *Client) receive(r xml.TokenReader) []byte {
 	var b bytes.Buffer
 	enc := xml.NewEncoder(&b)
 	if _, err := xmlstream.Copy(enc, r); err != nil {
 		c.log.Warn("reading a message", "err", err)
-		return
+		return nil
 	}
 	if err := enc.Flush(); err != nil {
-		return
+		return nil
 	}
 	raw := b.Bytes()
 	c.post(func() { c.apply(c.dev.Receive(time.Now(), raw)) })
+	return raw
 }
 
 // ForFeatures implements info.FeatureIter: a mux that includes Handle(c)
 // lists JMI in the application's disco#info answers (XEP-0353 §7).
 func (c *Client) ForFeatures(node string, f func(info.Feature) error) error {
-	return f(info.Feature{Var: jmi.NS})
+	if err := f(info.Feature{Var: jmi.NS}); err != nil {
+		return err
+	}
+	for _, feat := range c.cfg.Features {
+		if err := f(feat); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
-	"mellium.im/xmpp"
 	"mellium.im/xmpp/carbons"
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/history"
@@ -175,4 +174,3 @@ func TestE2EEmbedded(t *testing.T) {
 
 var _ info.FeatureIter = (*Client)(nil)
 var _ mux.MessageHandler = (*Client)(nil)
-var _ = xmpp.Secure

@@ -11,7 +11,6 @@ import (
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"mellium.im/xmlstream"
-	"mellium.im/xmpp/carbons"
 	"mellium.im/xmpp/jid"
 )
 
@@ -189,22 +188,28 @@ func (c *Client) handleIQ(t xmlstream.TokenReadEncoder, start *xml.StartElement)
 	ns, local := iq.payload.Name.Space, iq.payload.Name.Local
 	switch {
 	case iq.typ == "get" && ns == nsDiscoInfo && local == "query":
-		return c.replyResult(t, iq, discoInfo())
+		return c.replyResult(t, iq, discoInfo(c.features()))
 	case iq.typ == "get" && ns == nsPing && local == "ping":
 		return c.replyResult(t, iq, nil)
 	case iq.typ == "set" && ns == nsRoster && local == "query":
 		return c.rosterPush(t, iq)
-	case iq.typ == "set" && ns == jmi.NSJingle && local == "jingle":
+	}
+	// A handler of Config.MuxOptions (a media stack) comes before the
+	// client's own Jingle answers.
+	if handled, err := c.extraIQ(t, iq); handled {
+		return err
+	}
+	if iq.typ == "set" && ns == jmi.NSJingle && local == "jingle" {
 		return c.jingleIQ(t, iq)
 	}
 	return c.replyError(t, iq, "cancel", "service-unavailable", nil)
 }
 
 // discoInfo is our answer to disco#info (XEP-0030): a client advertising
-// JMI and carbons.
-func discoInfo() xml.TokenReader {
+// the features vars (JMI, carbons, and what the application added).
+func discoInfo(vars []string) xml.TokenReader {
 	var feats []xml.TokenReader
-	for _, f := range []string{nsDiscoInfo, jmi.NS, carbons.NS, nsPing} {
+	for _, f := range vars {
 		feats = append(feats, xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "feature"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: f}}}))
 	}
 	identity := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
