@@ -245,7 +245,7 @@ func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+	if err := s.Send(ctx, stanza.Presence{}.Wrap(c.capsElement())); err != nil {
 		return fmt.Errorf("client: sending presence: %w", err)
 	}
 	// What the user did while we were offline goes out now, in order.
@@ -506,7 +506,7 @@ func (c *Client) apply(effs []call.Effect) {
 			}
 			c.log.Debug("sent", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String())
 		case call.SendPresence:
-			if err := c.send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
+			if err := c.send(ctx, stanza.Presence{To: e.To}.Wrap(c.capsElement())); err != nil {
 				c.log.Warn("sending presence", "to", e.To.String(), "err", err)
 			}
 		case call.Notify:

@@ -90,7 +90,7 @@ func (c *Client) extraIQ(t xmlstream.TokenReadEncoder, iq inIQ) (handled bool, e
 // features lists what disco#info answers: jmi's own, Config.Features, and
 // those of the handlers of Config.MuxOptions.
 func (c *Client) features() []string {
-	vars := []string{nsDiscoInfo, jmi.NS, carbons.NS, nsPing}
+	vars := []string{nsDiscoInfo, NSCaps, jmi.NS, carbons.NS, nsPing}
 	seen := map[string]bool{}
 	for _, v := range vars {
 		seen[v] = true
