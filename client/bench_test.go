@@ -57,7 +57,7 @@ func benchExchange(b *testing.B, engine call.Config) {
 		// phone's finished event comes after its reply is written; a ping
 		// from each session comes back after the server has handled
 		// everything that session sent before it.
-		romeo.CallByID(id).HangUp(ctx)
+		romeo.CallByID(id).HangUp(ctx, nil)
 		waitEvent(b, romeo, "finished", is(call.EventFinished, id), 10*time.Second)
 		select {
 		case <-finished:

@@ -55,7 +55,7 @@ type Config struct {
 	// Recorder, when set, records every event before it is delivered, so a
 	// call history never misses what the user was shown. When it fails,
 	// the event is delivered all the same and RecordErr says so.
-	Recorder interface{ Record(call.Event) error }
+	Recorder Recorder
 	// MuxOptions register an application's handlers (a media stack's
 	// Jingle IQs) on the session Dial runs: an IQ get or set goes to the
 	// one registered for its type and payload before the client's own
@@ -69,7 +69,47 @@ type Config struct {
 	// device read, so that the catch-up after a restart reads on from there
 	// instead of CatchUpWindow back.
 	StateFile string
+	// Position, when set, keeps the archive position instead of StateFile
+	// (in the application's own database, say).
+	Position ArchivePosition
 }
+
+// Recorder records every event of every call, before it is delivered: a
+// *calllog.Log is one.
+type Recorder interface {
+	Record(call.Event) error
+}
+
+// ArchivePosition keeps where a device's archive catch-up reads on from,
+// between runs. Load finds a zero Position when nothing was saved yet.
+// Save must replace the position atomically: a crash leaves the old one or
+// the new one. Both are called from the client's goroutines, one at a time.
+type ArchivePosition interface {
+	LoadPosition() (Position, error)
+	SavePosition(Position) error
+}
+
+// Position is where the archive catch-up reads on from.
+type Position struct {
+	// LastArchiveID is the id of the last archive result read.
+	LastArchiveID string
+	// CaughtUpAt is when the last complete catch-up began: the next one,
+	// when the archive no longer has LastArchiveID, reads from then.
+	CaughtUpAt time.Time
+}
+
+// StateFile keeps the archive position in the JSON file at path, written
+// atomically (what Config.StateFile uses).
+func StateFile(path string) ArchivePosition { return stateFile(path) }
+
+type stateFile string
+
+func (f stateFile) LoadPosition() (Position, error) {
+	st, err := loadState(string(f))
+	return Position(st), err
+}
+
+func (f stateFile) SavePosition(p Position) error { return saveState(string(f), state(p)) }
 
 // ErrClosed is returned by calls on a closed Client.
 var ErrClosed = errors.New("client: closed")
@@ -190,8 +230,11 @@ func newClient(cfg Config) (*Client, error) {
 		trust = c.rosterTrust
 	}
 	c.dev = NewDevice(DeviceConfig{Account: cfg.JID, Engine: cfg.Engine, Trust: trust, SharesPresence: c.sharesPresence})
-	if cfg.StateFile != "" {
-		st, err := loadState(cfg.StateFile)
+	if cfg.Position == nil && cfg.StateFile != "" {
+		c.cfg.Position = stateFile(cfg.StateFile)
+	}
+	if c.cfg.Position != nil {
+		st, err := c.cfg.Position.LoadPosition()
 		if err != nil {
 			stop()
 			c.events.end()
@@ -343,14 +386,14 @@ func (h *Call) Decline(ctx context.Context, reason *jmi.Reason) error {
 	return h.c.do(ctx, call.UserReject{ID: h.id, Reason: reason})
 }
 
-// Withdraw retracts the outgoing call (reason cancel).
-func (h *Call) Withdraw(ctx context.Context) error {
-	return h.c.do(ctx, call.UserRetract{ID: h.id})
+// Withdraw retracts the outgoing call (reason cancel when nil).
+func (h *Call) Withdraw(ctx context.Context, reason *jmi.Reason) error {
+	return h.c.do(ctx, call.UserRetract{ID: h.id, Reason: reason})
 }
 
-// HangUp finishes the answered call (reason success).
-func (h *Call) HangUp(ctx context.Context) error {
-	return h.c.do(ctx, call.UserFinish{ID: h.id})
+// HangUp finishes the answered call (reason success when nil).
+func (h *Call) HangUp(ctx context.Context, reason *jmi.Reason) error {
+	return h.c.do(ctx, call.UserFinish{ID: h.id, Reason: reason})
 }
 
 // Info returns a snapshot of the call; ok is false when the device does not
@@ -690,8 +733,8 @@ func (c *Client) catchUp(qid, after string) {
 	c.post(func() {
 		c.apply(c.dev.EndCatchUp(time.Now()))
 		c.caughtUpAt = began
-		if c.cfg.StateFile != "" {
-			if err := saveState(c.cfg.StateFile, state{LastArchiveID: c.dev.LastArchiveID(), CaughtUpAt: began}); err != nil {
+		if c.cfg.Position != nil {
+			if err := c.cfg.Position.SavePosition(Position{LastArchiveID: c.dev.LastArchiveID(), CaughtUpAt: began}); err != nil {
 				c.log.Warn("saving the archive position", "err", err)
 			}
 		}

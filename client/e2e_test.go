@@ -137,7 +137,7 @@ func TestE2ECallAnswerHangUp(t *testing.T) {
 	if _, _, ok, _ := tablet.CallByID(id).Jingle(ctx); ok {
 		t.Error("the tablet, which did not answer, offers a Jingle session")
 	}
-	if err := romeo.CallByID(id).HangUp(ctx); err != nil {
+	if err := romeo.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), 5*time.Second)
@@ -191,7 +191,7 @@ func TestE2EWithdraw(t *testing.T) {
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), 5*time.Second)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*Client{phone, tablet} {
@@ -212,7 +212,7 @@ func TestE2EOfflineMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	phone := w.device(t, "juliet", "phone")
@@ -419,7 +419,7 @@ wait:
 			break wait
 		}
 	}
-	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), 5*time.Second)
@@ -524,7 +524,7 @@ func TestE2EStateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	stateFile := t.TempDir() + "/phone.json"

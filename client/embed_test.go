@@ -98,7 +98,7 @@ func TestE2EEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "the first call", is(call.EventIncoming, missed), 5*time.Second)
-	if err := romeo.CallByID(missed).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(missed).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "the first call withdrawn", is(call.EventMissed, missed), 5*time.Second)
@@ -146,7 +146,7 @@ func TestE2EEmbedded(t *testing.T) {
 		t.Error("the application's carbons handler saw no carbon")
 	}
 
-	if err := tablet.CallByID(id).HangUp(ctx); err != nil {
+	if err := tablet.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, app.jmi, "hung up on the tablet", is(call.EventFinished, id), 5*time.Second)

@@ -32,7 +32,7 @@ func Example_answeringMachine() {
 		case call.EventProceeded:
 			if sid, device, ok, _ := c.CallByID(ev.ID).Jingle(ctx); ok {
 				fmt.Println("start Jingle session", sid, "with", device)
-				time.AfterFunc(time.Minute, func() { c.CallByID(ev.ID).HangUp(ctx) })
+				time.AfterFunc(time.Minute, func() { c.CallByID(ev.ID).HangUp(ctx, nil) })
 			}
 		case call.EventFinished:
 			fmt.Println("call", ev.ID, "ended:", ev.Reason)

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"mellium.im/xmpp/jid"
 )
@@ -33,7 +35,7 @@ func TestE2ECatchUpHealsGoneArchiveID(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.CallByID(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second)
@@ -212,5 +214,59 @@ func TestDialWrongPassword(t *testing.T) {
 	_, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain + "/phone"), Password: "wrong", Server: w.srv.Addr, CAFile: w.srv.CAFile})
 	if !errors.Is(err, ErrAuth) {
 		t.Errorf("Dial with a wrong password = %v, want ErrAuth", err)
+	}
+}
+
+// memPosition is an ArchivePosition in memory, as an application keeping
+// it in its own database would have one.
+type memPosition struct {
+	mu    sync.Mutex
+	saved []Position
+}
+
+func (m *memPosition) LoadPosition() (Position, error) { return Position{}, nil }
+
+func (m *memPosition) SavePosition(p Position) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saved = append(m.saved, p)
+	return nil
+}
+
+// TestE2EArchivePosition: Config.Position replaces the state file: the
+// catch-up saves the id of the last archive result it read there.
+func TestE2EArchivePosition(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	romeo := w.device(t, "romeo", "orchard")
+	tablet := w.device(t, "juliet", "tablet")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	// A withdraw with a reason of its own, as a decline has.
+	if err := romeo.CallByID(id).Withdraw(ctx, &jmi.Reason{Condition: jmi.Gone}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second); ev.Reason != string(jmi.Gone) {
+		t.Errorf("the withdraw reached the tablet with reason %q, want %s", ev.Reason, jmi.Gone)
+	}
+	pos := &memPosition{}
+	phone := w.dialWith(t, "juliet", "phone", Config{Trust: trustAll, Position: pos})
+	waitEvent(t, phone, "the missed call from the archive", is(call.EventMissed, id), 5*time.Second)
+	select {
+	case <-phone.Ready():
+	case <-ctx.Done():
+		t.Fatal("the catch-up did not end")
+	}
+	if err := phone.run(ctx, func() {}); err != nil { // the save ran on the loop before Ready
+		t.Fatal(err)
+	}
+	pos.mu.Lock()
+	defer pos.mu.Unlock()
+	if len(pos.saved) == 0 || pos.saved[len(pos.saved)-1].LastArchiveID == "" {
+		t.Errorf("saved positions %+v, want one with an archive id", pos.saved)
 	}
 }

@@ -191,7 +191,7 @@ func rangOrMissed(t *testing.T, ctx context.Context, romeo, phone *Client, julie
 		t.Fatal(err)
 	}
 	settle(t, ctx, romeo, phone)
-	if err := h.Withdraw(ctx); err != nil {
+	if err := h.Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "withdrawn", func(ev call.Event) bool {

@@ -337,15 +337,15 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				return nil
 			}
 		case <-hangup:
-			if err := h.HangUp(bg); err != nil {
+			if err := h.HangUp(bg, nil); err != nil {
 				return err
 			}
 		case <-ctx.Done():
 			if answered {
-				if err := h.HangUp(bg); err != nil {
+				if err := h.HangUp(bg, nil); err != nil {
 					return err
 				}
-			} else if err := h.Withdraw(bg); err != nil {
+			} else if err := h.Withdraw(bg, nil); err != nil {
 				return err
 			}
 			ctx = context.Background() // now wait for the event of our own action

@@ -139,7 +139,7 @@ func TestCallCrossed(t *testing.T) {
 	survivor := min(h.ID(), ours)
 	w.romeoWaits(t, call.EventProceeded, survivor)
 	jc.out.next(t, "proceeded", survivor)
-	if err := w.romeo.CallByID(survivor).HangUp(ctx); err != nil {
+	if err := w.romeo.CallByID(survivor).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	jc.exits(ctx, t, survivor)
@@ -199,7 +199,7 @@ func TestCallMigrated(t *testing.T) {
 	}
 	jc.out.next(t, "proceeded", moved.ID())
 	waitClient(t, pda, call.EventProceeded, moved.ID())
-	if err := moved.HangUp(ctx); err != nil {
+	if err := moved.HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	jc.exits(ctx, t, moved.ID())

@@ -344,7 +344,7 @@ func (d *demo) answered(ctx context.Context) error {
 	if !ev.Elsewhere {
 		return errors.New("the tablet did not learn that the phone answered")
 	}
-	if err := h.HangUp(ctx); err != nil {
+	if err := h.HangUp(ctx, nil); err != nil {
 		return err
 	}
 	for _, dev := range []*device{d.phone, d.tablet} {
@@ -380,7 +380,7 @@ func (d *demo) missed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Withdraw(ctx); err != nil {
+	if err := h.Withdraw(ctx, nil); err != nil {
 		return err
 	}
 	if d.phone, err = d.login(ctx, "juliet", "phone"); err != nil {
@@ -429,7 +429,7 @@ func (d *demo) crossed(ctx context.Context) error {
 		}
 	}
 	d.printf("demo", "exactly one call survived on both sides: %s", ids[0][:8])
-	if err := d.romeo.c.CallByID(ids[0]).HangUp(ctx); err != nil {
+	if err := d.romeo.c.CallByID(ids[0]).HangUp(ctx, nil); err != nil {
 		return err
 	}
 	_, err := d.expect(ctx, d.phone, call.EventFinished, ids[0])
@@ -468,7 +468,7 @@ func (d *demo) migrated(ctx context.Context) error {
 	if _, err := d.expect(ctx, d.tablet, call.EventProceeded, moved.ID()); err != nil {
 		return err
 	}
-	if err := moved.HangUp(ctx); err != nil {
+	if err := moved.HangUp(ctx, nil); err != nil {
 		return err
 	}
 	_, err = d.expect(ctx, d.romeo, call.EventFinished, moved.ID())

@@ -191,7 +191,7 @@ func (l *listener) handle(ev call.Event) bool {
 		if !ev.Elsewhere {
 			l.inCall[ev.ID] = true
 			if l.hangupAfter > 0 {
-				l.later(l.hangupAfter, ev.ID, h.HangUp)
+				l.later(l.hangupAfter, ev.ID, func(ctx context.Context) error { return h.HangUp(ctx, nil) })
 			}
 		}
 	case ended(ev.Type):
@@ -252,7 +252,7 @@ func (l *listener) typed(ctx context.Context, line string) {
 func (l *listener) hangUpAll(ctx context.Context) error {
 	l.ask.clear()
 	for id := range l.inCall {
-		if err := l.s.c.CallByID(id).HangUp(ctx); err != nil && !errors.Is(err, call.ErrInvalidState) {
+		if err := l.s.c.CallByID(id).HangUp(ctx, nil); err != nil && !errors.Is(err, call.ErrInvalidState) {
 			return fmt.Errorf("hanging up %s: %w", id, err)
 		}
 	}

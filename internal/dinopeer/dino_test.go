@@ -307,7 +307,7 @@ func TestDino(t *testing.T) {
 
 		// Romeo hangs up with <finish/>: Dino 0.4.2 ignores it, waiting for
 		// Jingle, and sends nothing for the call (checked once it quit).
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		gotFinish := received(t, d, log, "finish", h.ID())
@@ -336,7 +336,7 @@ func TestDino(t *testing.T) {
 
 	t.Run("jmi withdraws", func(t *testing.T) {
 		h, n, notes, log := call_(t)
-		if err := h.Withdraw(ctxFor(t)); err != nil {
+		if err := h.Withdraw(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "retracted", is(call.EventRetracted, h.ID()))
@@ -420,7 +420,7 @@ func TestDino(t *testing.T) {
 		}
 		// Dino never ends the call on the wire: jmi hangs up, so that its
 		// devices (and the phone's catch-up later) see the call over.
-		if err := w.romeo.CallByID(id).HangUp(ctxFor(t)); err != nil {
+		if err := w.romeo.CallByID(id).HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "finished", is(call.EventFinished, id))
@@ -447,7 +447,7 @@ func TestDino(t *testing.T) {
 		if got := sentForCall(d, log, d.Stanzas(), h.ID()); len(got) > 0 {
 			t.Errorf("Dino, answered elsewhere, sent %q", got)
 		}
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -466,7 +466,7 @@ func TestDino(t *testing.T) {
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, h.ID()))
 		received(t, d, log, "proceed", h.ID())
 		stopsRinging(t, d, notes, n)
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -511,7 +511,7 @@ func TestDino(t *testing.T) {
 		if ev.Device.String() != dinoFull {
 			t.Errorf("answered by %s, want %s", ev.Device, dinoFull)
 		}
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -523,7 +523,7 @@ func TestDino(t *testing.T) {
 	t.Run("withdrawn, both stop ringing", func(t *testing.T) {
 		h, n, notes, _ := call_(t)
 		phoneRings(t, h)
-		if err := h.Withdraw(ctxFor(t)); err != nil {
+		if err := h.Withdraw(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "missed on the phone", is(call.EventMissed, h.ID()))
