@@ -53,6 +53,25 @@
 // server refuses at a reconnect (ErrAuth) or a <conflict/> (ErrConflict)
 // stops the client: the status is ConnFailed, Err says why, Events closes.
 //
+// # Inside an application's own session
+//
+// An application that runs its own mellium.im/xmpp session, with its own
+// mux, roster, carbons and history handlers, makes its client with New
+// instead of Dial and plugs it in as mellium's own packages plug in:
+// Handle(c) registers it in the mux for the JMI messages of both
+// namespaces (chat and normal), its carbons.Handler passes carbons on to
+// c.HandleCarbon, its history.NewHandler(c) passes archive results on, and
+// c implements info.FeatureIter, so the mux's disco lists JMI. Run sets the
+// device up and sends on the application's session until its context
+// ends; the application cancels that context when its session ends. The
+// sender checks are those of Dial's stream: the same Device reads every
+// stanza (see Example_bot).
+//
+// Dial's own session is open to a media stack on the same resource:
+// Config.MuxOptions for its handlers (an IQ goes to the one registered for
+// it before the client's own answers), Config.Features for disco#info and
+// the capabilities (XEP-0115) of every presence, Session and SendIQ to send.
+//
 // # How it works
 //
 // One goroutine reads the stream; its handler only copies each <message/>

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -169,4 +170,51 @@ func TestActionNilIffDone(t *testing.T) {
 			t.Fatalf("try %d: Answer returned %v, and the call answered: %v", i, err, was)
 		}
 	}
+}
+
+// TestEventQueueOrder: events come out in the order they went in, none
+// lost, while the pusher never waits for the reader (as pion ice's
+// TestUpdateOrdering checks its notifier); end closes the channel after the
+// last one.
+func TestEventQueueOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newEventQueue()
+		const n = 10000
+		for i := range n {
+			q.push(call.Event{ID: strconv.Itoa(i)})
+		}
+		q.end()
+		q.push(call.Event{ID: "after the end"}) // dropped: nothing follows end
+		i := 0
+		for ev := range q.out {
+			if ev.ID != strconv.Itoa(i) {
+				t.Fatalf("event %d is %q", i, ev.ID)
+			}
+			i++
+		}
+		if i != n {
+			t.Fatalf("%d events delivered, want %d", i, n)
+		}
+		<-q.drained
+	})
+}
+
+// TestEventQueueAbandon: abandon drops what nobody read and returns the
+// delivering goroutine at once, even when the reader is gone mid-way.
+func TestEventQueueAbandon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newEventQueue()
+		for i := range 10 {
+			q.push(call.Event{ID: strconv.Itoa(i)})
+		}
+		if ev := <-q.out; ev.ID != "0" {
+			t.Fatalf("first event %q", ev.ID)
+		}
+		synctest.Wait() // the goroutine waits to hand over the second
+		q.abandon()
+		<-q.drained
+		if _, ok := <-q.out; ok {
+			t.Error("an event came out after abandon")
+		}
+	})
 }
