@@ -72,4 +72,3 @@ func BenchmarkReceiveTokenLoop(b *testing.B) {
 		}
 	}
 }
-
