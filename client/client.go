@@ -664,8 +664,8 @@ func (c *Client) reconnect() bool {
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	switch start.Name.Local {
 	case "message":
-		if raw := c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t)); raw != nil {
-			c.extraMessage(raw, t)
+		if toks := c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t)); toks != nil {
+			c.extraMessage(toks, t)
 		}
 	case "iq":
 		return c.handleIQ(t, start)

@@ -198,7 +198,18 @@ var errNotOurs = errors.New("no JMI element")
 // counts only when our own server put it there, and no stamp is later than
 // now.
 func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
-	in, err := d.unwrap(stanza)
+	return d.receive(now, len(stanza), xml.NewDecoder(bytes.NewReader(stanza)))
+}
+
+// receiveTokens is Receive for a stanza as the tokens the stream's decoder
+// gave (copied by collectStanza), of about size bytes: the client's path,
+// which parses each stanza once.
+func (d *Device) receiveTokens(now time.Time, st collected) []call.Effect {
+	return d.receive(now, st.size, xml.NewTokenDecoder(&tokenSlice{toks: st.toks}))
+}
+
+func (d *Device) receive(now time.Time, size int, dec *xml.Decoder) []call.Effect {
+	in, err := d.unwrap(size, dec)
 	if errors.Is(err, errNotOurs) {
 		return nil
 	}
@@ -242,12 +253,11 @@ type received struct {
 // unwrap finds the JMI element in a message, a carbon (XEP-0280) or an
 // archive result (XEP-0313), and checks who may have sent the wrapper; or,
 // for a message of type error, the call of ours that bounced.
-func (d *Device) unwrap(stanza []byte) (received, error) {
+func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 	var sig call.Signal
-	if len(stanza) > jmi.MaxStanzaSize {
-		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", len(stanza), jmi.MaxStanzaSize)
+	if size > jmi.MaxStanzaSize {
+		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", size, jmi.MaxStanzaSize)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(stanza))
 	start, err := firstStart(dec)
 	if err != nil {
 		return received{}, err

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -156,21 +155,28 @@ func messageStart(msg stanza.Message) xml.StartElement {
 	return xml.StartElement{Name: xml.Name{Local: "message"}, Attr: attrs}
 }
 
-// receive copies one <message/> to bytes, hands it to the loop, and
-// returns the bytes (nil when it could not be read).
-func (c *Client) receive(r xml.TokenReader) []byte {
-	var b bytes.Buffer
-	enc := xml.NewEncoder(&b)
-	if _, err := xmlstream.Copy(enc, r); err != nil {
+// receive copies the tokens of one <message/>, hands them to the loop,
+// and returns a copy of them for Config.MuxOptions' handlers (nil without
+// any, or when the stanza could not be read). The stream's
+// decoder parsed them: nothing parses the stanza again.
+func (c *Client) receive(r xml.TokenReader) []xml.Token {
+	st, err := collectStanza(r)
+	if err != nil {
 		c.log.Warn("reading a message", "err", err)
 		return nil
 	}
-	if err := enc.Flush(); err != nil {
-		return nil
+	var forExtra []xml.Token
+	if c.extra != nil {
+		// A decoder writes to the attributes of the tokens it reads (its
+		// namespace translation), so the loop and Config.MuxOptions'
+		// handlers each read their own copy.
+		forExtra = make([]xml.Token, len(st.toks))
+		for i, tok := range st.toks {
+			forExtra[i] = xml.CopyToken(tok)
+		}
 	}
-	raw := b.Bytes()
-	c.post(func() { c.apply(c.dev.Receive(time.Now(), raw)) })
-	return raw
+	c.post(func() { c.apply(c.dev.receiveTokens(time.Now(), st)) })
+	return forExtra
 }
 
 // ForFeatures implements info.FeatureIter: a mux that includes Handle(c)

@@ -26,15 +26,15 @@ func newExtraMux(opts []mux.Option) *mux.ServeMux {
 	return mux.New(stanza.NSClient, opts...)
 }
 
-// extraMessage hands a message, as raw bytes, to the handlers of
+// extraMessage hands a message, as the tokens read, to the handlers of
 // Config.MuxOptions. Their mux parses the addresses, which the client
 // itself reads leniently: a message it cannot parse is not theirs, and
 // never ends the stream.
-func (c *Client) extraMessage(raw []byte, t xmlstream.Encoder) {
+func (c *Client) extraMessage(toks []xml.Token, t xmlstream.Encoder) {
 	if c.extra == nil {
 		return
 	}
-	dec := xml.NewDecoder(bytes.NewReader(raw))
+	dec := xml.NewTokenDecoder(&tokenSlice{toks: toks})
 	tok, err := dec.Token()
 	start, ok := tok.(xml.StartElement)
 	if err != nil || !ok {
