@@ -402,12 +402,14 @@ func TestDino(t *testing.T) {
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, id))
 		afterProceed := received(t, d, log, "proceed", id)
 		// Dino asks the device that proceeded what it can do before it
-		// starts Jingle; jmi's device lists no Jingle, so Dino sends no
-		// session-initiate (nor anything else for the call: checked once
-		// it quit). When jmi advertises Jingle media, Dino will go on
-		// with a session-initiate (sid the propose's id) to that device,
-		// and this case must check it instead.
-		_, _, err := d.WaitStanza(ctxFor(t), afterProceed, "disco#info query to "+romeoFull, func(s dinopeer.Stanza) bool {
+		// starts Jingle: when its presence came, on the node of its
+		// XEP-0115 capabilities (jmi sends them), or after the proceed
+		// when the presence had none. jmi's device lists no Jingle, so
+		// Dino sends no session-initiate (nor anything else for the call:
+		// checked once it quit). When jmi advertises Jingle media, Dino
+		// will go on with a session-initiate (sid the propose's id) to
+		// that device, and this case must check it instead.
+		_, _, err := d.WaitStanza(ctxFor(t), 0, "disco#info query to "+romeoFull, func(s dinopeer.Stanza) bool {
 			return !s.In && s.Name == "iq" && s.Attr("type") == "get" && s.Attr("to") == romeoFull &&
 				s.Child("http://jabber.org/protocol/disco#info", "query") != nil
 		})
