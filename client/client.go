@@ -589,8 +589,8 @@ func (c *Client) send(ctx context.Context, r xml.TokenReader) error {
 
 // serve reads the stream, and when it drops, reconnects with backoff and
 // catches up again: the Device and its calls live on. Its handler only
-// copies each message to bytes and hands it to the loop: a mellium handler
-// must never send.
+// copies each message's tokens and hands them to the loop: a mellium
+// handler must never send.
 func (c *Client) serve() {
 	defer c.wg.Done()
 	for {

@@ -74,8 +74,9 @@
 //
 // # How it works
 //
-// One goroutine reads the stream; its handler only copies each <message/>
-// to bytes and hands it to the loop (a mellium handler must not send). One
+// One goroutine reads the stream; its handler only copies the tokens of
+// each <message/>, which mellium already decoded, and hands them to the
+// loop (a mellium handler must not send), so each stanza is parsed once. One
 // goroutine, the loop, owns the Device (the client's logic without the
 // network, which "jmi replay" runs too) and with it the engine: it feeds it,
 // sends what it asks in order, and runs its deadlines with one timer. When
