@@ -211,6 +211,8 @@ type Event struct {
 	// Reason is the condition carried by the signal, or the engine's reason
 	// (for EventIgnored a readable explanation).
 	Reason string
+	// Ignored classifies an EventIgnored (IgnoreNone for every other event).
+	Ignored IgnoreReason
 	// Text is the human-readable text of the signal's reason, if any.
 	Text     string
 	TieBreak bool

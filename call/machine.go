@@ -481,7 +481,7 @@ func (c *callState) event(t EventType, at time.Time) Event {
 }
 
 func ignored(out *effects, at time.Time, s Signal, why string) {
-	ev := Event{Type: EventIgnored, Reason: why, Device: s.From, At: at}
+	ev := Event{Type: EventIgnored, Reason: why, Ignored: IgnoreProtocol, Device: s.From, At: at}
 	if s.Element != nil {
 		ev.ID = s.Element.SessionID()
 	}

@@ -37,7 +37,7 @@ func benchExchange(b *testing.B, engine call.Config) {
 		for ev := range phone.Events() {
 			switch ev.Type {
 			case call.EventIncoming:
-				phone.Handle(ev.ID).Answer(ctx)
+				phone.CallByID(ev.ID).Answer(ctx)
 			case call.EventFinished:
 				finished <- struct{}{}
 			}
@@ -57,7 +57,7 @@ func benchExchange(b *testing.B, engine call.Config) {
 		// phone's finished event comes after its reply is written; a ping
 		// from each session comes back after the server has handled
 		// everything that session sent before it.
-		romeo.Handle(id).HangUp(ctx)
+		romeo.CallByID(id).HangUp(ctx, nil)
 		waitEvent(b, romeo, "finished", is(call.EventFinished, id), 10*time.Second)
 		select {
 		case <-finished:

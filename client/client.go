@@ -17,7 +17,9 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/carbons"
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 	"mellium.im/xmpp/stream"
@@ -53,12 +55,61 @@ type Config struct {
 	// Recorder, when set, records every event before it is delivered, so a
 	// call history never misses what the user was shown. When it fails,
 	// the event is delivered all the same and RecordErr says so.
-	Recorder interface{ Record(call.Event) error }
+	Recorder Recorder
+	// MuxOptions register an application's handlers (a media stack's
+	// Jingle IQs) on the session Dial runs: an IQ get or set goes to the
+	// one registered for its type and payload before the client's own
+	// answers, and every message is handed to them too (jmi reads its own
+	// in any case). Their features are listed in disco#info.
+	MuxOptions []mux.Option
+	// Features are added to what disco#info lists (and to the
+	// capabilities of the presence).
+	Features []info.Feature
 	// StateFile, when set, keeps the id of the last archive result this
 	// device read, so that the catch-up after a restart reads on from there
 	// instead of CatchUpWindow back.
 	StateFile string
+	// Position, when set, keeps the archive position instead of StateFile
+	// (in the application's own database, say).
+	Position ArchivePosition
 }
+
+// Recorder records every event of every call, before it is delivered: a
+// *calllog.Log is one.
+type Recorder interface {
+	Record(call.Event) error
+}
+
+// ArchivePosition keeps where a device's archive catch-up reads on from,
+// between runs. Load finds a zero Position when nothing was saved yet.
+// Save must replace the position atomically: a crash leaves the old one or
+// the new one. Both are called from the client's goroutines, one at a time.
+type ArchivePosition interface {
+	LoadPosition() (Position, error)
+	SavePosition(Position) error
+}
+
+// Position is where the archive catch-up reads on from.
+type Position struct {
+	// LastArchiveID is the id of the last archive result read.
+	LastArchiveID string
+	// CaughtUpAt is when the last complete catch-up began: the next one,
+	// when the archive no longer has LastArchiveID, reads from then.
+	CaughtUpAt time.Time
+}
+
+// StateFile keeps the archive position in the JSON file at path, written
+// atomically (what Config.StateFile uses).
+func StateFile(path string) ArchivePosition { return stateFile(path) }
+
+type stateFile string
+
+func (f stateFile) LoadPosition() (Position, error) {
+	st, err := loadState(string(f))
+	return Position(st), err
+}
+
+func (f stateFile) SavePosition(p Position) error { return saveState(string(f), state(p)) }
 
 // ErrClosed is returned by calls on a closed Client.
 var ErrClosed = errors.New("client: closed")
@@ -86,8 +137,11 @@ type Client struct {
 	stop context.CancelFunc
 
 	inbox chan func()
-	done  chan struct{}
-	ready chan struct{} // closed when the first catch-up ended
+	done  chan struct{} // closed when the client begins to stop
+	// loopDone is closed when the loop has returned: nothing in inbox
+	// runs after it.
+	loopDone chan struct{}
+	ready    chan struct{} // closed when the first catch-up ended
 	// caughtUpAt is when the last complete catch-up began; owned by the
 	// catch-up goroutine (one at a time) and the loop it posts to.
 	caughtUpAt time.Time
@@ -109,6 +163,12 @@ type Client struct {
 	roster         map[string]string // bare JID → subscription
 	session        *xmpp.Session     // replaced on reconnect; read through sess
 	pending        [][]byte          // stanzas the loop could not send while offline
+	// embedded: made by New, on the application's session, which the
+	// client neither closes nor replaces.
+	embedded      bool
+	extra         *mux.ServeMux // of cfg.MuxOptions; nil without any
+	status        Status
+	statusChanged chan struct{} // closed and replaced at each change of status
 }
 
 // sess returns the current session.
@@ -132,40 +192,64 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.CatchUpWindow <= 0 {
 		cfg.CatchUpWindow = 24 * time.Hour
 	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
+	if err != nil {
+		c.stop()
+		c.events.end()
+		return nil, classifyLoginError(err)
+	}
+	c.session = s
+	c.logins.Add(1)
+	c.startLoop()
+	c.wg.Add(1)
+	go c.serve()
+	if err := c.setUp(c.life, s); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.setStatus(ConnOnline, nil)
+	return c, nil
+}
+
+// newClient builds a client that is not connected: its loop is not
+// started and it has no session (what it sends is queued as offline).
+func newClient(cfg Config) (*Client, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	life, stop := context.WithCancel(context.Background())
-	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}}
+	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), loopDone: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}, statusChanged: make(chan struct{})}
+	c.extra = newExtraMux(cfg.MuxOptions)
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
 	}
 	c.dev = NewDevice(DeviceConfig{Account: cfg.JID, Engine: cfg.Engine, Trust: trust, SharesPresence: c.sharesPresence})
-	if cfg.StateFile != "" {
-		st, err := loadState(cfg.StateFile)
+	if cfg.Position == nil && cfg.StateFile != "" {
+		c.cfg.Position = stateFile(cfg.StateFile)
+	}
+	if c.cfg.Position != nil {
+		st, err := c.cfg.Position.LoadPosition()
 		if err != nil {
+			stop()
+			c.events.end()
 			return nil, err
 		}
 		c.dev.SetLastArchiveID(st.LastArchiveID)
 		c.caughtUpAt = st.CaughtUpAt
 	}
-
-	s, err := dialSession(ctx, cfg.JID, cfg.Password, cfg.Server, cfg.TLS, cfg.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	c.session = s
-	c.logins.Add(1)
-	c.wg.Add(2)
-	go c.serve()
-	go c.loop()
-	if err := c.setUp(c.life, s); err != nil {
-		c.Close()
-		return nil, err
-	}
 	return c, nil
+}
+
+// startLoop starts the goroutine that owns the Device.
+func (c *Client) startLoop() {
+	c.wg.Add(1)
+	go c.loop()
 }
 
 // setUp runs what a device does after login, in the order that makes no
@@ -204,7 +288,7 @@ func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+	if err := s.Send(ctx, stanza.Presence{}.Wrap(c.capsElement())); err != nil {
 		return fmt.Errorf("client: sending presence: %w", err)
 	}
 	// What the user did while we were offline goes out now, in order.
@@ -236,22 +320,31 @@ func (c *Client) sharesPresence(peer jid.JID) bool {
 }
 
 // Events returns the channel on which every event of every call arrives,
-// in the order the engine produced them. None is dropped: undelivered
-// events queue up. It is closed after Close.
+// in the order the engine produced them. None is dropped while the client
+// runs: undelivered events queue up. When the client stops on its own (see
+// Err), the channel closes after the events queued before; Close drops the
+// events not read by then and closes it before it returns.
 func (c *Client) Events() <-chan call.Event { return c.events.out }
 
 // Account returns this device's full JID, with the resource the server
 // bound.
-func (c *Client) Account() jid.JID { return c.sess().LocalAddr() }
+func (c *Client) Account() jid.JID {
+	if s := c.sess(); s != nil {
+		return s.LocalAddr()
+	}
+	return c.cfg.JID
+}
 
 // Call proposes a call to peer with the given media ("audio", "video";
-// default audio) and returns its handle once the propose is sent. What
+// default audio) and returns it once the propose is sent. What
 // happens to the call arrives as events with its id. The call may go on as
 // another session, answered on this device: when the peer called at the
 // same moment and their call won the tie-break (XEP-0353 §4.1), or when the
 // peer moved the call to another of their devices (§4.2). The event that
-// ends this call then names the other in MigratedTo; follow its handle.
-func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Handle, error) {
+// ends this call then names the other in MigratedTo: follow it with
+// CallByID(ev.MigratedTo). A Call never follows on its own: one Call is one
+// session id.
+func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Call, error) {
 	if len(media) == 0 {
 		media = []string{"audio"}
 	}
@@ -263,47 +356,49 @@ func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Hand
 	if err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)}); err != nil {
 		return nil, err
 	}
-	return c.Handle(id), nil
+	return c.CallByID(id), nil
 }
 
-// Handle returns the handle of the call id, as named by an event. Acting on
-// a call the device does not know gives call.ErrUnknownCall.
-func (c *Client) Handle(id string) *Handle { return &Handle{c: c, id: id} }
+// CallByID returns the call with session id id, as named by an event.
+// Acting on a call the device does not know gives call.ErrUnknownCall.
+func (c *Client) CallByID(id string) *Call { return &Call{c: c, id: id} }
 
-// Handle is one call, incoming or outgoing. Its methods are safe for
-// concurrent use.
-type Handle struct {
+// Call is one call session, incoming or outgoing, named by its session id.
+// When the call goes on under another id (a tie-break, a migration), the
+// event that ends this one names the other in MigratedTo. Its methods are
+// safe for concurrent use.
+type Call struct {
 	c  *Client
 	id string
 }
 
 // ID is the session id: the propose's id, and the sid of the Jingle session
 // that follows (XEP-0353 §3.6).
-func (h *Handle) ID() string { return h.id }
+func (h *Call) ID() string { return h.id }
 
 // Answer proceeds the incoming call on this device.
-func (h *Handle) Answer(ctx context.Context) error {
+func (h *Call) Answer(ctx context.Context) error {
 	return h.c.do(ctx, call.UserProceed{ID: h.id})
 }
 
 // Decline rejects the incoming call (reason busy when nil).
-func (h *Handle) Decline(ctx context.Context, reason *jmi.Reason) error {
+func (h *Call) Decline(ctx context.Context, reason *jmi.Reason) error {
 	return h.c.do(ctx, call.UserReject{ID: h.id, Reason: reason})
 }
 
-// Withdraw retracts the outgoing call (reason cancel).
-func (h *Handle) Withdraw(ctx context.Context) error {
-	return h.c.do(ctx, call.UserRetract{ID: h.id})
+// Withdraw retracts the outgoing call (reason cancel when nil).
+func (h *Call) Withdraw(ctx context.Context, reason *jmi.Reason) error {
+	return h.c.do(ctx, call.UserRetract{ID: h.id, Reason: reason})
 }
 
-// HangUp finishes the answered call (reason success).
-func (h *Handle) HangUp(ctx context.Context) error {
-	return h.c.do(ctx, call.UserFinish{ID: h.id})
+// HangUp finishes the answered call (reason success when nil).
+func (h *Call) HangUp(ctx context.Context, reason *jmi.Reason) error {
+	return h.c.do(ctx, call.UserFinish{ID: h.id, Reason: reason})
 }
 
 // Info returns a snapshot of the call; ok is false when the device does not
 // know it.
-func (h *Handle) Info(ctx context.Context) (info call.Info, ok bool, err error) {
+func (h *Call) Info(ctx context.Context) (info call.Info, ok bool, err error) {
 	err = h.c.run(ctx, func() { info, ok = h.c.dev.Call(h.id) })
 	return info, ok, err
 }
@@ -313,7 +408,7 @@ func (h *Handle) Info(ctx context.Context) (info call.Info, ok bool, err error) 
 // of the remote device, the one that proceeded (our outgoing call) or that
 // proposed (our incoming call). ok is false unless the call is answered on
 // this device.
-func (h *Handle) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool, err error) {
+func (h *Call) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool, err error) {
 	info, found, err := h.Info(ctx)
 	if err != nil || !found || info.State != call.StateActive || info.Elsewhere {
 		return "", jid.JID{}, false, err
@@ -326,7 +421,7 @@ func (h *Handle) Jingle(ctx context.Context) (sid string, peer jid.JID, ok bool,
 // device: same session id, from the device of the initiator that proposed.
 // A media stack should refuse any other.
 func (c *Client) MatchSessionInitiate(ctx context.Context, sid string, from jid.JID) (bool, error) {
-	info, found, err := c.Handle(sid).Info(ctx)
+	info, found, err := c.CallByID(sid).Info(ctx)
 	if err != nil || !found {
 		return false, err
 	}
@@ -346,24 +441,54 @@ func (c *Client) do(ctx context.Context, in call.Input) error {
 	return err
 }
 
-// run runs f on the loop goroutine and waits for it.
+// Task states: a task handed to the loop is pending until the loop starts
+// it or its caller gives up on it, whichever comes first.
+const (
+	taskPending int32 = iota
+	taskRunning
+	taskAbandoned
+)
+
+// run runs f on the loop goroutine and waits for it. It returns nil if and
+// only if f ran: a caller whose ctx ends, or a client that closes, while f
+// waits in the queue takes it back (ctx.Err() or ErrClosed) and f never
+// runs; once the loop has started f, run waits for it to end whatever ctx
+// says, so that an error always means "not done".
 func (c *Client) run(ctx context.Context, f func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var state atomic.Int32
 	ran := make(chan struct{})
+	task := func() {
+		if state.CompareAndSwap(taskPending, taskRunning) {
+			f()
+			close(ran)
+		}
+	}
 	select {
-	case c.inbox <- func() { f(); close(ran) }:
+	case c.inbox <- task:
 	case <-c.done:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	var gaveUp error
 	select {
 	case <-ran:
 		return nil
-	case <-c.done:
-		return ErrClosed
+	case <-c.loopDone:
+		gaveUp = ErrClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		gaveUp = ctx.Err()
 	}
+	if state.CompareAndSwap(taskPending, taskAbandoned) {
+		return gaveUp
+	}
+	// The loop started f: it ends it before anything else, even before it
+	// returns.
+	<-ran
+	return nil
 }
 
 // post hands f to the loop without waiting.
@@ -378,6 +503,8 @@ func (c *Client) post(f func()) {
 // engine's deadlines with one timer.
 func (c *Client) loop() {
 	defer c.wg.Done()
+	defer c.events.end() // the loop is the only one that pushes events
+	defer close(c.loopDone)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -406,7 +533,7 @@ func (c *Client) apply(effs []call.Effect) {
 		case call.Send:
 			b, err := c.dev.Stanza(e)
 			if err == nil {
-				err = c.sess().Send(ctx, xml.NewDecoder(bytes.NewReader(b)))
+				err = c.send(ctx, xml.NewDecoder(bytes.NewReader(b)))
 			}
 			if err != nil && b != nil {
 				// Offline: keep it for when the stream is back.
@@ -422,7 +549,7 @@ func (c *Client) apply(effs []call.Effect) {
 			}
 			c.log.Debug("sent", "kind", e.Element.Kind().String(), "sid", e.Element.SessionID(), "to", e.To.String())
 		case call.SendPresence:
-			if err := c.sess().Send(ctx, stanza.Presence{To: e.To}.Wrap(nil)); err != nil {
+			if err := c.send(ctx, stanza.Presence{To: e.To}.Wrap(c.capsElement())); err != nil {
 				c.log.Warn("sending presence", "to", e.To.String(), "err", err)
 			}
 		case call.Notify:
@@ -448,10 +575,22 @@ func (c *Client) apply(effs []call.Effect) {
 	}
 }
 
+// errOffline: there is no session to send on.
+var errOffline = errors.New("client: offline")
+
+// send puts r on the current session.
+func (c *Client) send(ctx context.Context, r xml.TokenReader) error {
+	s := c.sess()
+	if s == nil {
+		return errOffline
+	}
+	return s.Send(ctx, r)
+}
+
 // serve reads the stream, and when it drops, reconnects with backoff and
 // catches up again: the Device and its calls live on. Its handler only
-// copies each message to bytes and hands it to the loop: a mellium handler
-// must never send.
+// copies each message's tokens and hands them to the loop: a mellium
+// handler must never send.
 func (c *Client) serve() {
 	defer c.wg.Done()
 	for {
@@ -475,6 +614,7 @@ func (c *Client) serve() {
 			return
 		}
 		c.log.Info("stream ended; reconnecting", "err", err)
+		c.setStatus(ConnReconnecting, err)
 		if !c.reconnect() {
 			return
 		}
@@ -493,6 +633,16 @@ func (c *Client) reconnect() bool {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		s, err := dialSession(ctx, c.cfg.JID, c.cfg.Password, c.cfg.Server, c.cfg.TLS, c.cfg.CAFile)
+		if err != nil {
+			err = classifyLoginError(err)
+		}
+		if errors.Is(err, ErrAuth) {
+			// The password changed, or the account is gone: trying again
+			// cannot help (and servers lock accounts that keep trying).
+			cancel()
+			c.stopWith(err)
+			return false
+		}
 		if err == nil {
 			c.mu.Lock()
 			c.session = s
@@ -505,12 +655,16 @@ func (c *Client) reconnect() bool {
 				defer cancel()
 				if err := c.setUp(c.life, s); err != nil {
 					c.log.Warn("setting up after reconnect", "err", err)
+					c.setStatus(ConnReconnecting, err)
 					s.Close()
+					return
 				}
+				c.setStatus(ConnOnline, nil)
 			}()
 			return true
 		}
 		cancel()
+		c.setStatus(ConnReconnecting, err)
 		c.log.Debug("reconnect failed", "err", err, "retry_in", backoff)
 		backoff = min(2*backoff, 10*time.Second)
 	}
@@ -519,20 +673,9 @@ func (c *Client) reconnect() bool {
 func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	switch start.Name.Local {
 	case "message":
-		var b bytes.Buffer
-		enc := xml.NewEncoder(&b)
-		if err := enc.EncodeToken(*start); err != nil {
-			return nil
+		if toks := c.receive(xmlstream.MultiReader(xmlstream.Token(*start), t)); toks != nil {
+			c.extraMessage(toks, t)
 		}
-		if _, err := xmlstream.Copy(enc, t); err != nil {
-			c.log.Warn("reading a message", "err", err)
-			return nil
-		}
-		if err := enc.Flush(); err != nil {
-			return nil
-		}
-		raw := b.Bytes()
-		c.post(func() { c.apply(c.dev.Receive(time.Now(), raw)) })
 	case "iq":
 		return c.handleIQ(t, start)
 	}
@@ -599,8 +742,8 @@ func (c *Client) catchUp(qid, after string) {
 	c.post(func() {
 		c.apply(c.dev.EndCatchUp(time.Now()))
 		c.caughtUpAt = began
-		if c.cfg.StateFile != "" {
-			if err := saveState(c.cfg.StateFile, state{LastArchiveID: c.dev.LastArchiveID(), CaughtUpAt: began}); err != nil {
+		if c.cfg.Position != nil {
+			if err := c.cfg.Position.SavePosition(Position{LastArchiveID: c.dev.LastArchiveID(), CaughtUpAt: began}); err != nil {
 				c.log.Warn("saving the archive position", "err", err)
 			}
 		}
@@ -668,7 +811,9 @@ func streamErrorText(err error) string {
 }
 
 // stopWith ends the client on its own, for a reason the application must
-// learn: Err returns err from now on, and Events closes.
+// learn: Err returns err from now on, the status is ConnFailed, and Events
+// closes once the events queued before have been read. It does not wait for
+// the goroutines (it runs on one of them); Close does.
 func (c *Client) stopWith(err error) {
 	c.mu.Lock()
 	if c.err == nil {
@@ -676,7 +821,8 @@ func (c *Client) stopWith(err error) {
 	}
 	c.mu.Unlock()
 	c.log.Error("stopping", "err", err)
-	c.Close()
+	c.setStatus(ConnFailed, err)
+	c.shutdown()
 }
 
 // Err returns why the client stopped on its own (an error wrapping
@@ -699,39 +845,56 @@ func (c *Client) RecordErr() (failures int, first error) {
 	return c.recordFailures, c.recordErr
 }
 
-// Close ends the session and waits for every goroutine of the client.
+// Close ends the session and returns once every goroutine of the client
+// has returned, the one that delivers events included: events not read by
+// then are dropped, and the Events channel is closed. It must not be called
+// from Config.Recorder (which runs on the client's loop). Calling it again
+// does nothing.
 func (c *Client) Close() error {
+	c.setStatus(ConnClosed, nil)
+	c.shutdown()
+	c.wg.Wait()
+	c.events.abandon()
+	<-c.events.drained
+	return nil
+}
+
+// shutdown tells every goroutine to stop and ends the session, without
+// waiting.
+func (c *Client) shutdown() {
 	c.closed.Do(func() {
 		close(c.done)
 		defer c.stop()
+		s := c.sess()
+		if s == nil || c.embedded {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		s := c.sess()
 		_ = s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
 		_ = s.Close()
 		if conn := s.Conn(); conn != nil {
 			_ = conn.Close()
 		}
-		go func() {
-			c.wg.Wait()
-			c.events.close()
-		}()
 	})
-	return nil
 }
 
 // eventQueue delivers events in order without ever blocking the loop: an
-// unbounded queue drained by one goroutine.
+// unbounded queue drained by one goroutine. end says no event will follow
+// (the queue is read out, then out closes); abandon drops what is left.
 type eventQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []call.Event
-	closed bool
-	out    chan call.Event
+	mu        sync.Mutex
+	cond      *sync.Cond
+	queue     []call.Event
+	ended     bool
+	abandoned bool
+	quit      chan struct{} // closed by abandon
+	out       chan call.Event
+	drained   chan struct{} // closed when out is closed and drain returned
 }
 
 func newEventQueue() *eventQueue {
-	q := &eventQueue{out: make(chan call.Event)}
+	q := &eventQueue{out: make(chan call.Event), quit: make(chan struct{}), drained: make(chan struct{})}
 	q.cond = sync.NewCond(&q.mu)
 	go q.drain()
 	return q
@@ -739,33 +902,52 @@ func newEventQueue() *eventQueue {
 
 func (q *eventQueue) push(ev call.Event) {
 	q.mu.Lock()
-	q.queue = append(q.queue, ev)
+	if !q.ended {
+		q.queue = append(q.queue, ev)
+	}
 	q.mu.Unlock()
 	q.cond.Signal()
 }
 
-func (q *eventQueue) close() {
+func (q *eventQueue) end() {
 	q.mu.Lock()
-	q.closed = true
+	q.ended = true
 	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *eventQueue) abandon() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ended = true
+	if !q.abandoned {
+		q.abandoned = true
+		q.queue = nil
+		close(q.quit)
+	}
 	q.cond.Signal()
 }
 
 func (q *eventQueue) drain() {
+	defer close(q.drained)
+	defer close(q.out)
 	for {
 		q.mu.Lock()
-		for len(q.queue) == 0 && !q.closed {
+		for len(q.queue) == 0 && !q.ended {
 			q.cond.Wait()
 		}
-		if len(q.queue) == 0 && q.closed {
+		if len(q.queue) == 0 || q.abandoned {
 			q.mu.Unlock()
-			close(q.out)
 			return
 		}
 		ev := q.queue[0]
 		q.queue = q.queue[1:]
 		q.mu.Unlock()
-		q.out <- ev
+		select {
+		case q.out <- ev:
+		case <-q.quit:
+			return
+		}
 	}
 }
 

@@ -159,6 +159,31 @@ func (d *Device) Presence(p call.SendPresence) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// refusal is an error of the receive path with its class; it reads as the
+// error it wraps.
+type refusal struct {
+	reason call.IgnoreReason
+	err    error
+}
+
+func refuse(reason call.IgnoreReason, err error) error { return refusal{reason, err} }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// ignoreReason classifies a refusal of the receive path: what is not
+// marked otherwise did not decode.
+func ignoreReason(err error) call.IgnoreReason {
+	var r refusal
+	switch {
+	case errors.As(err, &r):
+		return r.reason
+	case errors.Is(err, jmi.ErrBadAddress):
+		return call.IgnoreBadAddress
+	}
+	return call.IgnoreMalformed
+}
+
 // errNotOurs marks a message that carries no JMI element: not refused, just
 // not this package's business.
 var errNotOurs = errors.New("no JMI element")
@@ -173,13 +198,24 @@ var errNotOurs = errors.New("no JMI element")
 // counts only when our own server put it there, and no stamp is later than
 // now.
 func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
-	in, err := d.unwrap(stanza)
+	return d.receive(now, len(stanza), xml.NewDecoder(bytes.NewReader(stanza)))
+}
+
+// receiveTokens is Receive for a stanza as the tokens the stream's decoder
+// gave (copied by collectStanza), of about size bytes: the client's path,
+// which parses each stanza once.
+func (d *Device) receiveTokens(now time.Time, st collected) []call.Effect {
+	return d.receive(now, st.size, xml.NewTokenDecoder(&tokenSlice{toks: st.toks}))
+}
+
+func (d *Device) receive(now time.Time, size int, dec *xml.Decoder) []call.Effect {
+	in, err := d.unwrap(size, dec)
 	if errors.Is(err, errNotOurs) {
 		return nil
 	}
 	sig := in.sig
 	if err != nil {
-		ev := call.Event{Type: call.EventIgnored, Reason: err.Error(), At: now}
+		ev := call.Event{Type: call.EventIgnored, Reason: err.Error(), Ignored: ignoreReason(err), At: now}
 		if sig.Element != nil {
 			ev.ID = sig.Element.SessionID()
 		}
@@ -220,12 +256,11 @@ type received struct {
 // unwrap finds the JMI element in a message, a carbon (XEP-0280) or an
 // archive result (XEP-0313), and checks who may have sent the wrapper; or,
 // for a message of type error, the call of ours that bounced.
-func (d *Device) unwrap(stanza []byte) (received, error) {
+func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 	var sig call.Signal
-	if len(stanza) > jmi.MaxStanzaSize {
-		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", len(stanza), jmi.MaxStanzaSize)
+	if size > jmi.MaxStanzaSize {
+		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", size, jmi.MaxStanzaSize)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(stanza))
 	start, err := firstStart(dec)
 	if err != nil {
 		return received{}, err
@@ -305,7 +340,7 @@ func (d *Device) unwrap(stanza []byte) (received, error) {
 			// forged ("Juliet answered on her other phone").
 			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return received{sig: sig}, fmt.Errorf("carbon from %s, not from our own account", outer.rawFrom)
+				return received{sig: sig}, refuse(call.IgnoreForged, fmt.Errorf("carbon from %s, not from our own account", outer.rawFrom))
 			}
 			via := call.ViaReceivedCarbon
 			if child.Name.Local == "sent" {
@@ -319,11 +354,11 @@ func (d *Device) unwrap(stanza []byte) (received, error) {
 			// bare JID), for the query under way.
 			if !d.fromOurServer(outer) {
 				sig.From = outer.from
-				return received{sig: sig}, fmt.Errorf("archive result from %s, not from our own archive", outer.rawFrom)
+				return received{sig: sig}, refuse(call.IgnoreForged, fmt.Errorf("archive result from %s, not from our own archive", outer.rawFrom))
 			}
 			qid, id := attr(child, "queryid"), attr(child, "id")
 			if d.queryID == "" || qid != d.queryID {
-				return received{sig: sig}, fmt.Errorf("archive result for query %q, not for ours", qid)
+				return received{sig: sig}, refuse(call.IgnoreOtherQuery, fmt.Errorf("archive result for query %q, not for ours", qid))
 			}
 			inner, err := d.forwarded(dec)
 			if err != nil {
@@ -410,7 +445,7 @@ func (d *Device) bounce(start xml.StartElement, outer addrs, sig call.Signal, e 
 		if sig.Element == nil {
 			return received{}, errNotOurs
 		}
-		return received{sig: sig}, fmt.Errorf("error bounce of a %s: not a signal", sig.Element.Kind())
+		return received{sig: sig}, refuse(call.IgnoreNotSignal, fmt.Errorf("error bounce of a %s: not a signal", sig.Element.Kind()))
 	}
 	if e.condition == "" {
 		e.condition = "undefined-condition"
@@ -459,7 +494,7 @@ func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 				}
 				sig.Element, sig.From, sig.To = m.Element, m.From, m.To
 				if m.Type == "error" {
-					return sig, fmt.Errorf("forwarded error message with a %s: not a signal", m.Element.Kind())
+					return sig, refuse(call.IgnoreNotSignal, fmt.Errorf("forwarded error message with a %s: not a signal", m.Element.Kind()))
 				}
 				found = true
 				continue

@@ -378,3 +378,36 @@ func TestDeviceTrustsEarlyAnswers(t *testing.T) {
 		t.Fatal("the trusted callee's early answer was dropped under the limits on untrusted calls")
 	}
 }
+
+// TestDeviceIgnoreReasons: every refusal of the receive path has a class to
+// count and branch on, beside its words.
+func TestDeviceIgnoreReasons(t *testing.T) {
+	proceed := `<proceed xmlns='urn:xmpp:jingle-message:0' id='c9'/>`
+	inner := `<forwarded xmlns='urn:xmpp:forward:0'><message from='juliet@capulet.example/tablet' to='romeo@montague.example' type='chat'>` + proceed + `</message></forwarded>`
+	for _, tc := range []struct {
+		name, stanza string
+		want         call.IgnoreReason
+	}{
+		{"forged carbon", `<message from='romeo@montague.example/orchard' to='juliet@capulet.example/phone' type='chat'><received xmlns='urn:xmpp:carbons:2'>` + inner + `</received></message>`, call.IgnoreForged},
+		{"forged archive result", `<message from='romeo@montague.example' to='juliet@capulet.example/phone'><result xmlns='urn:xmpp:mam:2' queryid='q' id='a1'>` + inner + `</result></message>`, call.IgnoreForged},
+		{"archive result of another query", `<message to='juliet@capulet.example/phone'><result xmlns='urn:xmpp:mam:2' queryid='q' id='a1'>` + inner + `</result></message>`, call.IgnoreOtherQuery},
+		{"two JMI elements", `<message from='romeo@montague.example/orchard' type='chat'>` + proceed + proceed + `</message>`, call.IgnoreMalformed},
+		{"sender that does not parse", `<message from='romeo@@montague.example/orchard' type='chat'>` + proceed + `</message>`, call.IgnoreBadAddress},
+		{"proceed for no call", `<message from='romeo@montague.example/orchard' type='chat'>` + proceed + `</message>`, call.IgnoreProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newTestDevice()
+			effs := d.Receive(t0, []byte(tc.stanza))
+			if len(effs) != 1 {
+				t.Fatalf("effects: %s", summarize(d, effs))
+			}
+			n, ok := effs[0].(call.Notify)
+			if !ok || n.Event.Type != call.EventIgnored {
+				t.Fatalf("effect %s, want an ignored event", summarize(d, effs))
+			}
+			if n.Event.Ignored != tc.want {
+				t.Errorf("ignored as %v (%s), want %v", n.Event.Ignored, n.Event.Reason, tc.want)
+			}
+		})
+	}
+}

@@ -15,15 +15,15 @@
 //	for ev := range c.Events() {
 //		switch ev.Type {
 //		case call.EventIncoming:
-//			c.Handle(ev.ID).Answer(ctx)
+//			c.CallByID(ev.ID).Answer(ctx)
 //		case call.EventProceeded:
-//			sid, peer, ok, _ := c.Handle(ev.ID).Jingle(ctx) // start the media session
+//			sid, peer, ok, _ := c.CallByID(ev.ID).Jingle(ctx) // start the media session
 //		}
 //	}
 //
-// Call places a call and returns its Handle; Client.Handle gives the handle
-// of any call an event names. A Handle answers, declines, withdraws or hangs
-// up, and tells what a Jingle session needs. Every method that blocks takes
+// Client.Call places a call and returns its *Call; CallByID gives the Call
+// of any session id an event names. A Call answers, declines, withdraws or
+// hangs up, and tells what a Jingle session needs. Every method that blocks takes
 // a context, and all are safe for concurrent use.
 //
 // # Delivery of events
@@ -31,14 +31,52 @@
 // Events arrive on the channel returned by Events in the order the engine
 // produced them, one goroutine feeding them: none is dropped and none is
 // reordered. They queue up while nobody reads, so the client never blocks on
-// a slow reader; read them until the channel closes, which happens after
-// Close. When Config.Recorder is set, each event is recorded before it is
-// queued, so a call history holds everything the user was shown.
+// a slow reader. When the client stops on its own (Err), the channel closes
+// after the events queued before it stopped; Close returns only when every
+// goroutine of the client has returned, the one that delivers events
+// included, dropping the events nobody read and closing the channel. When
+// Config.Recorder is set, each event is recorded before it is queued, so a
+// call history holds everything the user was shown.
+//
+// # Actions
+//
+// An action (Call, Answer, Decline, Withdraw, HangUp) returns nil if and
+// only if it happened: one whose context ends, or whose client closes,
+// while it waits for the loop does not happen and returns the context's
+// error or ErrClosed; once the loop has begun it, the caller waits for it to
+// end whatever its context says.
+//
+// # Connection status
+//
+// Status tells whether the client is online, reconnecting (and why), failed
+// or closed, with a channel closed at the next change. A password the
+// server refuses at a reconnect (ErrAuth) or a <conflict/> (ErrConflict)
+// stops the client: the status is ConnFailed, Err says why, Events closes.
+//
+// # Inside an application's own session
+//
+// An application that runs its own mellium.im/xmpp session, with its own
+// mux, roster, carbons and history handlers, makes its client with New
+// instead of Dial and plugs it in as mellium's own packages plug in:
+// Handle(c) registers it in the mux for the JMI messages of both
+// namespaces (chat and normal), its carbons.Handler passes carbons on to
+// c.HandleCarbon, its history.NewHandler(c) passes archive results on, and
+// c implements info.FeatureIter, so the mux's disco lists JMI. Run sets the
+// device up and sends on the application's session until its context
+// ends; the application cancels that context when its session ends. The
+// sender checks are those of Dial's stream: the same Device reads every
+// stanza (see Example_bot).
+//
+// Dial's own session is open to a media stack on the same resource:
+// Config.MuxOptions for its handlers (an IQ goes to the one registered for
+// it before the client's own answers), Config.Features for disco#info and
+// the capabilities (XEP-0115) of every presence, Session and SendIQ to send.
 //
 // # How it works
 //
-// One goroutine reads the stream; its handler only copies each <message/>
-// to bytes and hands it to the loop (a mellium handler must not send). One
+// One goroutine reads the stream; its handler only copies the tokens of
+// each <message/>, which mellium already decoded, and hands them to the
+// loop (a mellium handler must not send), so each stanza is parsed once. One
 // goroutine, the loop, owns the Device (the client's logic without the
 // network, which "jmi replay" runs too) and with it the engine: it feeds it,
 // sends what it asks in order, and runs its deadlines with one timer. When
@@ -68,7 +106,7 @@
 //
 // # When the client stops on its own
 //
-// After a <conflict/> stream error (another session logged in with the
+// After a refused password at a reconnect (ErrAuth), or a <conflict/> stream error (another session logged in with the
 // same full JID) the client does not log in again, which would start a
 // fight between the two: it stops, Events closes and Err tells why. A
 // Config.Recorder that fails does not stop it: the event is delivered and

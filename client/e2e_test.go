@@ -223,7 +223,7 @@ func waitEvent(t testing.TB, c *Client, what string, match func(call.Event) bool
 }
 
 // callID returns the id of a call just placed.
-func callID(h *Handle, err error) (string, error) {
+func callID(h *Call, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
@@ -255,7 +255,7 @@ func e2eCallAnswerHangUp(t *testing.T, w *world) {
 		ev := waitEvent(t, romeo, "ringing", is(call.EventRinging, id), eventWait)
 		rang[ev.Device.Resourcepart()] = true
 	}
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), eventWait)
@@ -268,7 +268,7 @@ func e2eCallAnswerHangUp(t *testing.T, w *world) {
 	}
 	// The hand-off to Jingle: Romeo sends session-initiate with sid = the
 	// propose id to the device that proceeded; the phone accepts only that.
-	sid, to, ok, err := romeo.Handle(id).Jingle(ctx)
+	sid, to, ok, err := romeo.CallByID(id).Jingle(ctx)
 	if err != nil || !ok || sid != id || to.Resourcepart() != "phone" {
 		t.Errorf("Jingle: %q %s %v %v", sid, to, ok, err)
 	}
@@ -281,16 +281,16 @@ func e2eCallAnswerHangUp(t *testing.T, w *world) {
 			t.Errorf("MatchSessionInitiate(%s, %s) = %v %v, want %v", tc.sid, tc.from.Account(), got, err, tc.want)
 		}
 	}
-	if _, _, ok, _ := tablet.Handle(id).Jingle(ctx); ok {
+	if _, _, ok, _ := tablet.CallByID(id).Jingle(ctx); ok {
 		t.Error("the tablet, which did not answer, offers a Jingle session")
 	}
-	if err := romeo.Handle(id).HangUp(ctx); err != nil {
+	if err := romeo.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "finished on the phone", is(call.EventFinished, id), eventWait)
 	waitEvent(t, tablet, "finished on the tablet", is(call.EventFinished, id), eventWait)
 	for _, c := range []*Client{romeo, phone, tablet} {
-		info, ok, err := c.Handle(id).Info(ctx)
+		info, ok, err := c.CallByID(id).Info(ctx)
 		if err != nil || !ok || info.State != call.StateEnded || info.Outcome != call.EventFinished {
 			t.Errorf("%s: %+v %v %v, want ended finished", c.cfg.JID, info.State, info.Outcome, err)
 		}
@@ -311,7 +311,7 @@ func e2eDecline(t *testing.T, w *world) {
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
-	if err := phone.Handle(id).Decline(ctx, nil); err != nil {
+	if err := phone.CallByID(id).Decline(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ev := waitEvent(t, romeo, "rejected", is(call.EventRejected, id), eventWait); ev.Reason != "busy" {
@@ -336,7 +336,7 @@ func e2eWithdraw(t *testing.T, w *world) {
 	}
 	waitEvent(t, phone, "incoming", is(call.EventIncoming, id), eventWait)
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), eventWait)
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*Client{phone, tablet} {
@@ -356,7 +356,7 @@ func e2eOfflineMissed(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.settle(t, romeo)
@@ -386,7 +386,7 @@ func e2eOfflineFresh(t *testing.T, w *world) {
 	w.settle(t, romeo)
 	phone := w.device(t, "juliet", "phone")
 	waitEvent(t, phone, "incoming after catch-up", is(call.EventIncoming, id), eventWait)
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), eventWait)
@@ -417,7 +417,7 @@ func e2eForgedCarbon(t *testing.T, w *world) {
 	if !ev.Device.Bare().Equal(w.bare("tybalt")) {
 		t.Errorf("ignored input attributed to %s", ev.Device)
 	}
-	info, ok, err := phone.Handle(id).Info(ctx)
+	info, ok, err := phone.CallByID(id).Info(ctx)
 	if err != nil || !ok || info.State != call.StateRinging {
 		t.Errorf("call state %v after the forgery, want still ringing", info.State)
 	}
@@ -461,10 +461,10 @@ func oneSurvives(ctx context.Context, t *testing.T, a, b string, devices ...*Cli
 		waitEvent(t, c, "the surviving call answered", is(call.EventProceeded, survivor), eventWait)
 	}
 	for _, c := range devices {
-		if info, ok, err := c.Handle(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
+		if info, ok, err := c.CallByID(loser).Info(ctx); err != nil || !ok || info.State != call.StateEnded {
 			t.Errorf("%s: the losing call is %v (%v), want ended", c.cfg.JID, info.State, err)
 		}
-		if info, _, _ := c.Handle(survivor).Info(ctx); info.State != call.StateActive {
+		if info, _, _ := c.CallByID(survivor).Info(ctx); info.State != call.StateActive {
 			t.Errorf("%s: the surviving call is %v, want active", c.cfg.JID, info.State)
 		}
 	}
@@ -507,7 +507,7 @@ func e2eMigration(t *testing.T, w *world) {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), eventWait)
-	if err := romeo.Handle(old).Answer(ctx); err != nil {
+	if err := romeo.CallByID(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "answered", is(call.EventProceeded, old), eventWait)
@@ -520,7 +520,7 @@ func e2eMigration(t *testing.T, w *world) {
 		t.Errorf("finished with migrated_to %q, want %q", ev.MigratedTo, moved)
 	}
 	waitEvent(t, tablet, "new call answered", is(call.EventProceeded, moved), eventWait)
-	if info, _, _ := romeo.Handle(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
+	if info, _, _ := romeo.CallByID(moved).Info(ctx); info.State != call.StateActive || info.Device.Resourcepart() != "tablet" {
 		t.Errorf("romeo: new call %v with %s, want active with the tablet", info.State, info.Device)
 	}
 }
@@ -560,11 +560,11 @@ wait:
 			break wait
 		}
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, phone, "recorded as missed", is(call.EventMissed, id), eventWait)
-	if info, ok, _ := phone.Handle(id).Info(ctx); !ok || info.Trusted {
+	if info, ok, _ := phone.CallByID(id).Info(ctx); !ok || info.Trusted {
 		t.Errorf("phone: %+v, want an untrusted call remembered", info)
 	}
 }
@@ -649,7 +649,7 @@ func e2eCatchUpWithoutStore(t *testing.T, w *world) {
 	case <-time.After(eventWait):
 		t.Fatal("the tablet's catch-up did not end")
 	}
-	info, known, err := tablet.Handle(sid).Info(ctx)
+	info, known, err := tablet.CallByID(sid).Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -724,7 +724,7 @@ func e2eServerRestart(t *testing.T, w *world) {
 		t.Fatal("the phone never noticed that the server stopped")
 	}
 	// Juliet answers on the phone while the server is down.
-	if err := phone.Handle(id).Answer(ctx); err != nil {
+	if err := phone.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.srv.Restart(ctx); err != nil {
@@ -748,7 +748,7 @@ func e2eStateFile(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.settle(t, romeo)

@@ -11,7 +11,6 @@ import (
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"mellium.im/xmlstream"
-	"mellium.im/xmpp/carbons"
 	"mellium.im/xmpp/jid"
 )
 
@@ -189,27 +188,43 @@ func (c *Client) handleIQ(t xmlstream.TokenReadEncoder, start *xml.StartElement)
 	ns, local := iq.payload.Name.Space, iq.payload.Name.Local
 	switch {
 	case iq.typ == "get" && ns == nsDiscoInfo && local == "query":
-		return c.replyResult(t, iq, discoInfo())
+		// A node is asked for by who read our capabilities (XEP-0115 §6.2):
+		// ours is CapsNode#ver; the answer names it back.
+		node := attr(iq.payload, "node")
+		if node != "" && node != CapsNode+"#"+c.capsVer() {
+			return c.replyError(t, iq, "cancel", "item-not-found", nil)
+		}
+		return c.replyResult(t, iq, discoInfo(node, c.features()))
 	case iq.typ == "get" && ns == nsPing && local == "ping":
 		return c.replyResult(t, iq, nil)
 	case iq.typ == "set" && ns == nsRoster && local == "query":
 		return c.rosterPush(t, iq)
-	case iq.typ == "set" && ns == jmi.NSJingle && local == "jingle":
+	}
+	// A handler of Config.MuxOptions (a media stack) comes before the
+	// client's own Jingle answers.
+	if handled, err := c.extraIQ(t, iq); handled {
+		return err
+	}
+	if iq.typ == "set" && ns == jmi.NSJingle && local == "jingle" {
 		return c.jingleIQ(t, iq)
 	}
 	return c.replyError(t, iq, "cancel", "service-unavailable", nil)
 }
 
 // discoInfo is our answer to disco#info (XEP-0030): a client advertising
-// JMI and carbons.
-func discoInfo() xml.TokenReader {
+// the features vars (JMI, carbons, and what the application added).
+func discoInfo(node string, vars []string) xml.TokenReader {
 	var feats []xml.TokenReader
-	for _, f := range []string{nsDiscoInfo, jmi.NS, carbons.NS, nsPing} {
+	for _, f := range vars {
 		feats = append(feats, xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "feature"}, Attr: []xml.Attr{{Name: xml.Name{Local: "var"}, Value: f}}}))
 	}
-	identity := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
-		{Name: xml.Name{Local: "category"}, Value: "client"}, {Name: xml.Name{Local: "type"}, Value: "pc"}, {Name: xml.Name{Local: "name"}, Value: "jmi"}}})
-	return xmlstream.Wrap(xmlstream.MultiReader(append([]xml.TokenReader{identity}, feats...)...), xml.StartElement{Name: xml.Name{Space: nsDiscoInfo, Local: "query"}})
+	id := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "identity"}, Attr: []xml.Attr{
+		{Name: xml.Name{Local: "category"}, Value: identity.Category}, {Name: xml.Name{Local: "type"}, Value: identity.Type}, {Name: xml.Name{Local: "name"}, Value: identity.Name}}})
+	query := xml.StartElement{Name: xml.Name{Space: nsDiscoInfo, Local: "query"}}
+	if node != "" {
+		query.Attr = []xml.Attr{{Name: xml.Name{Local: "node"}, Value: node}}
+	}
+	return xmlstream.Wrap(xmlstream.MultiReader(append([]xml.TokenReader{id}, feats...)...), query)
 }
 
 // replyStart is the start of the answer to iq: same id, to its raw from.

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"mellium.im/xmpp/jid"
 )
@@ -33,7 +35,7 @@ func TestE2ECatchUpHealsGoneArchiveID(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
-	if err := romeo.Handle(id).Withdraw(ctx); err != nil {
+	if err := romeo.CallByID(id).Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second)
@@ -140,5 +142,131 @@ func TestE2ERecorderFailure(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), id) {
 		t.Errorf("RecordErr %q does not name the call", err)
+	}
+}
+
+// waitStatus waits up to d for c's status to reach state.
+func waitStatus(t *testing.T, c *Client, state ConnState, d time.Duration) Status {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		st, changed := c.Status()
+		if st.State == state {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("status %v (%v) after %v, want %v", st.State, st.Err, d, state)
+		}
+	}
+}
+
+// TestE2EWrongPasswordAfterReconnect: the status follows the connection
+// (online, reconnecting while the server is down), and a password the
+// server refuses after a reconnect reaches the application: the client
+// stops with ConnFailed and ErrAuth, Err says so and Events closes, instead
+// of logging a line and trying again forever.
+func TestE2EWrongPasswordAfterReconnect(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	phone := w.device(t, "juliet", "phone")
+	if st, _ := phone.Status(); st.State != ConnOnline {
+		t.Fatalf("status after Dial = %v, want online", st.State)
+	}
+	if err := w.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStatus(t, phone, ConnReconnecting, 10*time.Second); st.Err == nil {
+		t.Error("reconnecting without a reason")
+	}
+	// The password changes while the device is away.
+	if err := w.prosody().Unregister(ctx, "juliet"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.prosody().Register(ctx, "juliet", "a-new-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, phone, ConnFailed, 30*time.Second)
+	if !errors.Is(st.Err, ErrAuth) {
+		t.Errorf("failed with %v, want ErrAuth", st.Err)
+	}
+	if !errors.Is(phone.Err(), ErrAuth) {
+		t.Errorf("Err() = %v, want ErrAuth", phone.Err())
+	}
+	for range phone.Events() {
+	}
+	if n := phone.logins.Load(); n != 1 {
+		t.Errorf("logged in %d times, want 1", n)
+	}
+}
+
+// TestDialWrongPassword: a refused password at Dial is ErrAuth too.
+func TestDialWrongPassword(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, Config{JID: jid.MustParse("juliet@" + w.srv.Domain() + "/phone"), Password: "wrong", Server: w.srv.Addr(), CAFile: w.srv.CAFile()})
+	if !errors.Is(err, ErrAuth) {
+		t.Errorf("Dial with a wrong password = %v, want ErrAuth", err)
+	}
+}
+
+// memPosition is an ArchivePosition in memory, as an application keeping
+// it in its own database would have one.
+type memPosition struct {
+	mu    sync.Mutex
+	saved []Position
+}
+
+func (m *memPosition) LoadPosition() (Position, error) { return Position{}, nil }
+
+func (m *memPosition) SavePosition(p Position) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saved = append(m.saved, p)
+	return nil
+}
+
+// TestE2EArchivePosition: Config.Position replaces the state file: the
+// catch-up saves the id of the last archive result it read there.
+func TestE2EArchivePosition(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	romeo := w.device(t, "romeo", "orchard")
+	tablet := w.device(t, "juliet", "tablet")
+	id, err := callID(romeo.Call(ctx, jid.MustParse("juliet@"+w.srv.Domain())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, tablet, "incoming", is(call.EventIncoming, id), 5*time.Second)
+	// A withdraw with a reason of its own, as a decline has.
+	if err := romeo.CallByID(id).Withdraw(ctx, &jmi.Reason{Condition: jmi.Gone}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvent(t, tablet, "missed", is(call.EventMissed, id), 5*time.Second); ev.Reason != string(jmi.Gone) {
+		t.Errorf("the withdraw reached the tablet with reason %q, want %s", ev.Reason, jmi.Gone)
+	}
+	pos := &memPosition{}
+	phone := w.dialWith(t, "juliet", "phone", Config{Trust: trustAll, Position: pos})
+	waitEvent(t, phone, "the missed call from the archive", is(call.EventMissed, id), 5*time.Second)
+	select {
+	case <-phone.Ready():
+	case <-ctx.Done():
+		t.Fatal("the catch-up did not end")
+	}
+	if err := phone.run(ctx, func() {}); err != nil { // the save ran on the loop before Ready
+		t.Fatal(err)
+	}
+	pos.mu.Lock()
+	defer pos.mu.Unlock()
+	if len(pos.saved) == 0 || pos.saved[len(pos.saved)-1].LastArchiveID == "" {
+		t.Errorf("saved positions %+v, want one with an archive id", pos.saved)
 	}
 }

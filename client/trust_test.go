@@ -191,7 +191,7 @@ func rangOrMissed(t *testing.T, ctx context.Context, romeo, phone *Client, julie
 		t.Fatal(err)
 	}
 	settle(t, ctx, romeo, phone)
-	if err := h.Withdraw(ctx); err != nil {
+	if err := h.Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, romeo, "withdrawn", func(ev call.Event) bool {
@@ -342,7 +342,7 @@ func TestE2EJingleDino(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "Dino's call ringing", is(call.EventIncoming, id), 5*time.Second)
-		if err := phone.Handle(id).Answer(ctx); err != nil {
+		if err := phone.CallByID(id).Answer(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := dino.WaitAfter(ctx, mark, func(s rawxmpp.Stanza) bool { return strings.Contains(s.Raw, "<proceed") && strings.Contains(s.Raw, id) }); err != nil {
@@ -402,7 +402,7 @@ func TestE2EJingleDino(t *testing.T) {
 	if got, err := tybalt.IQ(ctx, "x3", dinoTerminate("x3", phoneJID, second)); err != nil || unknownSession(got) != nil {
 		t.Errorf("session-terminate from a stranger: %v %s", err, got.Raw)
 	}
-	if info, _, _ := phone.Handle(second).Info(ctx); info.State != call.StateActive {
+	if info, _, _ := phone.CallByID(second).Info(ctx); info.State != call.StateActive {
 		t.Errorf("a stranger's session-terminate ended the call: %v", info.State)
 	}
 	mark = dino.Len()

@@ -315,11 +315,11 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				// The call goes on as another session, answered here: the
 				// peer moved it (§4.2), or both called at once and theirs
 				// survived (§4.1). Follow it.
-				next := s.c.Handle(ev.MigratedTo)
+				next := s.c.CallByID(ev.MigratedTo)
 				if info, ok, err := next.Info(bg); err == nil && ok && info.State == call.StateActive && !info.Elsewhere {
 					h = next
 					if hungUp {
-						if err := h.HangUp(bg); err != nil {
+						if err := h.HangUp(bg, nil); err != nil {
 							return err
 						}
 					}
@@ -348,18 +348,18 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 			// engine then has nothing more to send, and the peer's finish
 			// is the next event.
 			hungUp = true
-			if err := h.HangUp(bg); err != nil {
+			if err := h.HangUp(bg, nil); err != nil {
 				return err
 			}
 		case <-ctx.Done():
 			hungUp = true
 			if answered {
-				if err := h.HangUp(bg); err != nil {
+				if err := h.HangUp(bg, nil); err != nil {
 					return err
 				}
-			} else if err := h.Withdraw(bg); errors.Is(err, call.ErrInvalidState) {
+			} else if err := h.Withdraw(bg, nil); errors.Is(err, call.ErrInvalidState) {
 				// Answered at the same moment, before we saw it: hang up.
-				if err := h.HangUp(bg); err != nil && !errors.Is(err, call.ErrInvalidState) {
+				if err := h.HangUp(bg, nil); err != nil && !errors.Is(err, call.ErrInvalidState) {
 					return err
 				}
 			} else if err != nil {

@@ -139,7 +139,7 @@ func TestCallCrossed(t *testing.T) {
 	survivor := min(h.ID(), ours)
 	w.romeoWaits(t, call.EventProceeded, survivor)
 	jc.out.next(t, "proceeded", survivor)
-	if err := w.romeo.Handle(survivor).HangUp(ctx); err != nil {
+	if err := w.romeo.CallByID(survivor).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	jc.exits(ctx, t, survivor)
@@ -187,7 +187,7 @@ func TestCallMigrated(t *testing.T) {
 	jc := w.julietCalls(ctx, t)
 	old := jc.out.next(t, "proposed", "")["id"].(string)
 	w.romeoWaits(t, call.EventIncoming, old)
-	if err := w.romeo.Handle(old).Answer(ctx); err != nil {
+	if err := w.romeo.CallByID(old).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	jc.out.next(t, "proceeded", old)
@@ -200,7 +200,7 @@ func TestCallMigrated(t *testing.T) {
 	}
 	jc.out.next(t, "proceeded", moved.ID())
 	waitClient(t, pda, call.EventProceeded, moved.ID())
-	if err := moved.HangUp(ctx); err != nil {
+	if err := moved.HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	jc.exits(ctx, t, moved.ID())
@@ -247,11 +247,11 @@ func TestCallHangUpRace(t *testing.T) {
 		jc := w.julietCalls(ctx, t, "--hangup-after", "1ns")
 		id := jc.out.next(t, "proposed", "")["id"].(string)
 		w.romeoWaits(t, call.EventIncoming, id)
-		h := w.romeo.Handle(id)
+		h := w.romeo.CallByID(id)
 		if err := h.Answer(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.HangUp(ctx); err != nil {
+		if err := h.HangUp(ctx, nil); err != nil {
 			t.Fatalf("Romeo's hang-up: %v", err)
 		}
 		jc.exits(ctx, t, id)

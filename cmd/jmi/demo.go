@@ -331,7 +331,7 @@ func (d *demo) answered(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := d.phone.c.Handle(h.ID()).Answer(ctx); err != nil {
+	if err := d.phone.c.CallByID(h.ID()).Answer(ctx); err != nil {
 		return err
 	}
 	if _, err := d.expect(ctx, d.romeo, call.EventProceeded, h.ID()); err != nil {
@@ -344,7 +344,7 @@ func (d *demo) answered(ctx context.Context) error {
 	if !ev.Elsewhere {
 		return errors.New("the tablet did not learn that the phone answered")
 	}
-	if err := h.HangUp(ctx); err != nil {
+	if err := h.HangUp(ctx, nil); err != nil {
 		return err
 	}
 	for _, dev := range []*device{d.phone, d.tablet} {
@@ -363,7 +363,7 @@ func (d *demo) declined(ctx context.Context) error {
 	if _, err := d.expect(ctx, d.tablet, call.EventIncoming, h.ID()); err != nil {
 		return err
 	}
-	if err := d.tablet.c.Handle(h.ID()).Decline(ctx, nil); err != nil {
+	if err := d.tablet.c.CallByID(h.ID()).Decline(ctx, nil); err != nil {
 		return err
 	}
 	if _, err := d.expect(ctx, d.romeo, call.EventRejected, h.ID()); err != nil {
@@ -380,7 +380,7 @@ func (d *demo) missed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Withdraw(ctx); err != nil {
+	if err := h.Withdraw(ctx, nil); err != nil {
 		return err
 	}
 	if d.phone, err = d.login(ctx, "juliet", "phone"); err != nil {
@@ -401,7 +401,7 @@ func (d *demo) missed(ctx context.Context) error {
 
 func (d *demo) crossed(ctx context.Context) error {
 	type result struct {
-		h   *client.Handle
+		h   *client.Call
 		err error
 	}
 	res := make(chan result, 2)
@@ -420,7 +420,7 @@ func (d *demo) crossed(ctx context.Context) error {
 		if _, err := d.expect(ctx, dev, call.EventProceeded, ids[0]); err != nil {
 			return err
 		}
-		info, _, err := dev.c.Handle(ids[1]).Info(ctx)
+		info, _, err := dev.c.CallByID(ids[1]).Info(ctx)
 		if err != nil {
 			return err
 		}
@@ -429,7 +429,7 @@ func (d *demo) crossed(ctx context.Context) error {
 		}
 	}
 	d.printf("demo", "exactly one call survived on both sides: %s", ids[0][:8])
-	if err := d.romeo.c.Handle(ids[0]).HangUp(ctx); err != nil {
+	if err := d.romeo.c.CallByID(ids[0]).HangUp(ctx, nil); err != nil {
 		return err
 	}
 	_, err := d.expect(ctx, d.phone, call.EventFinished, ids[0])
@@ -448,7 +448,7 @@ func (d *demo) migrated(ctx context.Context) error {
 	if _, err := d.expect(ctx, d.romeo, call.EventIncoming, old.ID()); err != nil {
 		return err
 	}
-	if err := d.romeo.c.Handle(old.ID()).Answer(ctx); err != nil {
+	if err := d.romeo.c.CallByID(old.ID()).Answer(ctx); err != nil {
 		return err
 	}
 	if _, err := d.expect(ctx, d.phone, call.EventProceeded, old.ID()); err != nil {
@@ -468,7 +468,7 @@ func (d *demo) migrated(ctx context.Context) error {
 	if _, err := d.expect(ctx, d.tablet, call.EventProceeded, moved.ID()); err != nil {
 		return err
 	}
-	if err := moved.HangUp(ctx); err != nil {
+	if err := moved.HangUp(ctx, nil); err != nil {
 		return err
 	}
 	_, err = d.expect(ctx, d.romeo, call.EventFinished, moved.ID())

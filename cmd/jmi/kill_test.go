@@ -113,7 +113,7 @@ func TestKillListen(t *testing.T) {
 		timer := time.NewTimer(d)
 		<-timer.C
 	}
-	if err := h.HangUp(ctx); err != nil {
+	if err := h.HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.romeoWaits(t, call.EventFinished, h.ID())
@@ -122,7 +122,7 @@ func TestKillListen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h2.Withdraw(ctx); err != nil {
+	if err := h2.Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.romeoWaits(t, call.EventRetracted, h2.ID())

@@ -169,7 +169,7 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 
 // handle acts on one event; it reports whether --exit-after is reached.
 func (l *listener) handle(ev call.Event) bool {
-	h := l.s.c.Handle(ev.ID)
+	h := l.s.c.CallByID(ev.ID)
 	switch {
 	case ev.Type == call.EventIncoming:
 		l.rang[ev.ID] = true
@@ -191,7 +191,7 @@ func (l *listener) handle(ev call.Event) bool {
 		if !ev.Elsewhere {
 			l.inCall[ev.ID] = true
 			if l.hangupAfter > 0 {
-				l.later(l.hangupAfter, ev.ID, h.HangUp)
+				l.later(l.hangupAfter, ev.ID, func(ctx context.Context) error { return h.HangUp(ctx, nil) })
 			}
 		}
 	case ended(ev.Type):
@@ -227,7 +227,7 @@ func (l *listener) typed(ctx context.Context, line string) {
 	if !ok {
 		return // nothing rings: a stray line
 	}
-	h := l.s.c.Handle(ev.ID)
+	h := l.s.c.CallByID(ev.ID)
 	var err error
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
@@ -252,7 +252,7 @@ func (l *listener) typed(ctx context.Context, line string) {
 func (l *listener) hangUpAll(ctx context.Context) error {
 	l.ask.clear()
 	for id := range l.inCall {
-		if err := l.s.c.Handle(id).HangUp(ctx); err != nil && !errors.Is(err, call.ErrInvalidState) {
+		if err := l.s.c.CallByID(id).HangUp(ctx, nil); err != nil && !errors.Is(err, call.ErrInvalidState) {
 			return fmt.Errorf("hanging up %s: %w", id, err)
 		}
 	}

@@ -251,7 +251,7 @@ func TestListenAsk(t *testing.T) {
 		t.Errorf("answered by %s", ev.Device)
 	}
 	out.next(t, "proceeded", id)
-	if err := w.romeo.Handle(id).HangUp(bg); err != nil {
+	if err := w.romeo.CallByID(id).HangUp(bg, nil); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "finished", id)
@@ -267,7 +267,7 @@ func TestListenAsk(t *testing.T) {
 	// Withdrawn while it rings: missed here, and the prompt goes away.
 	id = place()
 	out.next(t, "incoming", id)
-	if err := w.romeo.Handle(id).Withdraw(bg); err != nil {
+	if err := w.romeo.CallByID(id).Withdraw(bg, nil); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "missed", id)
@@ -317,7 +317,7 @@ func TestListenAskWithoutTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.next(t, "incoming", h.ID())
-	if err := h.Withdraw(ctx); err != nil {
+	if err := h.Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "missed", h.ID())

@@ -186,7 +186,7 @@ func TestListenHistoryFull(t *testing.T) {
 	}
 	out.next(t, "incoming", second.ID())
 	errOut.waitFor(t, "THE CALL HISTORY COULD NOT BE WRITTEN")
-	if err := second.Withdraw(ctx); err != nil {
+	if err := second.Withdraw(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "missed", second.ID())
@@ -195,7 +195,7 @@ func TestListenHistoryFull(t *testing.T) {
 		t.Fatalf("exited with %d while a call was up; stderr:\n%s", st, errOut)
 	default:
 	}
-	if err := first.HangUp(ctx); err != nil {
+	if err := first.HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	out.next(t, "finished", first.ID())
@@ -253,7 +253,7 @@ func TestCallHistoryFull(t *testing.T) {
 		}
 	}
 	fill()
-	if err := w.romeo.Handle(id).Answer(ctx); err != nil {
+	if err := w.romeo.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	errOut.waitFor(t, "THE CALL HISTORY COULD NOT BE WRITTEN")
@@ -262,7 +262,7 @@ func TestCallHistoryFull(t *testing.T) {
 		t.Fatalf("exited with %d while the call was up; stderr:\n%s", st, errOut)
 	default:
 	}
-	if err := w.romeo.Handle(id).HangUp(ctx); err != nil {
+	if err := w.romeo.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st := exitStatus(t, status, errOut); st != exitError {

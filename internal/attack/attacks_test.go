@@ -196,7 +196,7 @@ var bounces = []attack{
 			from, first := romeo.Len(), w.events.len()
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			if err := w.victim.Handle(sc.id).Answer(ctx); err != nil {
+			if err := w.victim.CallByID(sc.id).Answer(ctx); err != nil {
 				t.Fatal(err)
 			}
 			w.events.waitFor(t, first, "proceeded", func(ev call.Event) bool { return ev.Type == call.EventProceeded && ev.ID == sc.id })

@@ -415,7 +415,7 @@ func callState(t *testing.T, w *world, id string) call.Info {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	info, _, err := w.victim.Handle(id).Info(ctx)
+	info, _, err := w.victim.CallByID(id).Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func stillRinging(t *testing.T, w *world, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	info, ok, err := w.victim.Handle(id).Info(ctx)
+	info, ok, err := w.victim.CallByID(id).Info(ctx)
 	if err != nil || !ok || info.State != call.StateRinging {
 		t.Errorf("the real call %s is %v (known %v, %v), want still ringing", id, info.State, ok, err)
 	}
@@ -521,7 +521,7 @@ func unknownCall(t *testing.T, w *world, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if info, ok, err := w.victim.Handle(id).Info(ctx); err != nil || ok {
+	if info, ok, err := w.victim.CallByID(id).Info(ctx); err != nil || ok {
 		t.Errorf("the victim knows call %s: %+v (%v)", id, info, err)
 	}
 }

@@ -262,7 +262,7 @@ func TestDino(t *testing.T) {
 	// call places a call from Romeo to Juliet's account and waits until
 	// Dino rings; it returns the call, the notification, and the cursors
 	// of the notifications and stanzas from before the call.
-	call_ := func(t *testing.T) (h *client.Handle, n dinopeer.Notice, notes, log int) {
+	call_ := func(t *testing.T) (h *client.Call, n dinopeer.Notice, notes, log int) {
 		t.Helper()
 		notes, log = d.Notices(), d.Stanzas()
 		h, err := w.romeo.Call(ctxFor(t), w.juliet, "audio")
@@ -307,7 +307,7 @@ func TestDino(t *testing.T) {
 
 		// Romeo hangs up with <finish/>: Dino 0.4.2 ignores it, waiting for
 		// Jingle, and sends nothing for the call (checked once it quit).
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		gotFinish := received(t, d, log, "finish", h.ID())
@@ -336,7 +336,7 @@ func TestDino(t *testing.T) {
 
 	t.Run("jmi withdraws", func(t *testing.T) {
 		h, n, notes, log := call_(t)
-		if err := h.Withdraw(ctxFor(t)); err != nil {
+		if err := h.Withdraw(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "retracted", is(call.EventRetracted, h.ID()))
@@ -386,7 +386,7 @@ func TestDino(t *testing.T) {
 
 	t.Run("Dino calls, jmi declines", func(t *testing.T) {
 		id, log := dinoCalls(t)
-		if err := w.romeo.Handle(id).Decline(ctxFor(t), nil); err != nil {
+		if err := w.romeo.CallByID(id).Decline(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "rejected", is(call.EventRejected, id))
@@ -396,18 +396,20 @@ func TestDino(t *testing.T) {
 
 	t.Run("Dino calls, jmi answers", func(t *testing.T) {
 		id, log := dinoCalls(t)
-		if err := w.romeo.Handle(id).Answer(ctxFor(t)); err != nil {
+		if err := w.romeo.CallByID(id).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, id))
 		afterProceed := received(t, d, log, "proceed", id)
 		// Dino asks the device that proceeded what it can do before it
-		// starts Jingle; jmi's device lists no Jingle, so Dino sends no
-		// session-initiate (nor anything else for the call: checked once
-		// it quit). When jmi advertises Jingle media, Dino will go on
-		// with a session-initiate (sid the propose's id) to that device,
-		// and this case must check it instead.
-		_, _, err := d.WaitStanza(ctxFor(t), afterProceed, "disco#info query to "+romeoFull, func(s dinopeer.Stanza) bool {
+		// starts Jingle: when its presence came, on the node of its
+		// XEP-0115 capabilities (jmi sends them), or after the proceed
+		// when the presence had none. jmi's device lists no Jingle, so
+		// Dino sends no session-initiate (nor anything else for the call:
+		// checked once it quit). When jmi advertises Jingle media, Dino
+		// will go on with a session-initiate (sid the propose's id) to
+		// that device, and this case must check it instead.
+		_, _, err := d.WaitStanza(ctxFor(t), 0, "disco#info query to "+romeoFull, func(s dinopeer.Stanza) bool {
 			return !s.In && s.Name == "iq" && s.Attr("type") == "get" && s.Attr("to") == romeoFull &&
 				s.Child("http://jabber.org/protocol/disco#info", "query") != nil
 		})
@@ -420,7 +422,7 @@ func TestDino(t *testing.T) {
 		}
 		// Dino never ends the call on the wire: jmi hangs up, so that its
 		// devices (and the phone's catch-up later) see the call over.
-		if err := w.romeo.Handle(id).HangUp(ctxFor(t)); err != nil {
+		if err := w.romeo.CallByID(id).HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "finished", is(call.EventFinished, id))
@@ -428,7 +430,7 @@ func TestDino(t *testing.T) {
 
 	// From here Juliet has a jmi device too.
 	phone := w.device(t, "juliet", "phone")
-	phoneRings := func(t *testing.T, h *client.Handle) {
+	phoneRings := func(t *testing.T, h *client.Call) {
 		t.Helper()
 		waitEvent(t, phone, "incoming on the phone", is(call.EventIncoming, h.ID()))
 	}
@@ -436,7 +438,7 @@ func TestDino(t *testing.T) {
 	t.Run("answered on jmi, Dino stops ringing", func(t *testing.T) {
 		h, n, notes, log := call_(t)
 		phoneRings(t, h)
-		if err := phone.Handle(h.ID()).Answer(ctxFor(t)); err != nil {
+		if err := phone.CallByID(h.ID()).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		ev := waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, h.ID()))
@@ -447,7 +449,7 @@ func TestDino(t *testing.T) {
 		if got := sentForCall(d, log, d.Stanzas(), h.ID()); len(got) > 0 {
 			t.Errorf("Dino, answered elsewhere, sent %q", got)
 		}
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -460,13 +462,13 @@ func TestDino(t *testing.T) {
 		h, n, notes, log := call_(t)
 		phoneRings(t, h)
 		waitEvent(t, tablet, "incoming on the tablet", is(call.EventIncoming, h.ID()))
-		if err := tablet.Handle(h.ID()).Answer(ctxFor(t)); err != nil {
+		if err := tablet.CallByID(h.ID()).Answer(ctxFor(t)); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "proceeded", is(call.EventProceeded, h.ID()))
 		received(t, d, log, "proceed", h.ID())
 		stopsRinging(t, d, notes, n)
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -475,7 +477,7 @@ func TestDino(t *testing.T) {
 	t.Run("declined on jmi, Dino stops ringing", func(t *testing.T) {
 		h, n, notes, _ := call_(t)
 		phoneRings(t, h)
-		if err := phone.Handle(h.ID()).Decline(ctxFor(t), nil); err != nil {
+		if err := phone.CallByID(h.ID()).Decline(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, w.romeo, "rejected", is(call.EventRejected, h.ID()))
@@ -511,7 +513,7 @@ func TestDino(t *testing.T) {
 		if ev.Device.String() != dinoFull {
 			t.Errorf("answered by %s, want %s", ev.Device, dinoFull)
 		}
-		if err := h.HangUp(ctxFor(t)); err != nil {
+		if err := h.HangUp(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "finished on the phone", is(call.EventFinished, h.ID()))
@@ -523,7 +525,7 @@ func TestDino(t *testing.T) {
 	t.Run("withdrawn, both stop ringing", func(t *testing.T) {
 		h, n, notes, _ := call_(t)
 		phoneRings(t, h)
-		if err := h.Withdraw(ctxFor(t)); err != nil {
+		if err := h.Withdraw(ctxFor(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, phone, "missed on the phone", is(call.EventMissed, h.ID()))

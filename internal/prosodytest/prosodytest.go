@@ -221,6 +221,16 @@ func (s *Server) SetRoster(user string, contacts map[string]string) error {
 	return nil
 }
 
+// Unregister deletes the account user@Domain. It works whether or not the
+// server is running.
+func (s *Server) Unregister(ctx context.Context, user string) error {
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.config, "deluser", user+"@"+s.Domain)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("prosodytest: deluser %s@%s: %v: %s", user, s.Domain, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
 // encodePath names a host or user in Prosody's data directory as its
 // datamanager does: every byte but ASCII letters and digits as %xx.
 func encodePath(s string) string {
