@@ -617,4 +617,3 @@ func TestServerStoppedForGood(t *testing.T) {
 	}
 	w.rangOnce(t, id)
 }
-
