@@ -151,7 +151,9 @@ func Open(path string) (*Log, error) {
 	db.SetMaxOpenConns(1) // one writer; serialises Record calls
 	if err := migrate(db, len(migrations)); err != nil {
 		db.Close()
-		return nil, err
+		// Name the file: "file is not a database" alone does not say
+		// which one to move away.
+		return nil, fmt.Errorf("calllog: the call history %s: %w", path, unprefixed{err})
 	}
 	return &Log{db: db}, nil
 }
@@ -393,3 +395,10 @@ func fromUnix(ms int64) time.Time {
 
 // Log is what a client's Recorder takes.
 var _ interface{ Record(call.Event) error } = (*Log)(nil)
+
+// unprefixed is an error of this package without its "calllog: ", for
+// wrapping in another that has it.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), "calllog: ") }
+func (u unprefixed) Unwrap() error { return u.err }

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,11 @@ func lockDataDir(dir string) (release func(), err error) {
 	}
 	path := filepath.Join(dir, lockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) {
+		// Say what it means before any call is placed or answered: the
+		// history lives beside the lock.
+		return nil, fmt.Errorf("cannot record the call history: the data directory %s cannot be written (%w); give a writable --data-dir", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the lock file: %w", err)
 	}

@@ -250,6 +250,11 @@ func encodePath(s string) string {
 // brings back the same accounts, archive and offline messages.
 func (s *Server) Stop() error { return s.stop(syscall.SIGTERM) }
 
+// Kill ends the server with SIGKILL, as a crash or the OOM killer would: no
+// stream is closed, the clients find their connections reset. Its data
+// stays, so Restart brings it back.
+func (s *Server) Kill() error { return s.stop(syscall.SIGKILL) }
+
 // stop ends the server with sig and waits for it to exit.
 func (s *Server) stop(sig syscall.Signal) error {
 	s.mu.Lock()
