@@ -246,7 +246,7 @@ func (d *device) state(t testing.TB, id string) call.Info {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	info, ok, err := d.c.Handle(id).Info(ctx)
+	info, ok, err := d.c.CallByID(id).Info(ctx)
 	if err != nil || !ok {
 		t.Fatalf("%s: call %s unknown (%v)", d.name, id, err)
 	}
@@ -344,7 +344,7 @@ func (w *faultWorld) answeredCall(t *testing.T) string {
 	id := w.ringingCall(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := w.phone.c.Handle(id).Answer(ctx); err != nil {
+	if err := w.phone.c.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ev := w.romeo.waitEvent(t, 0, call.EventProceeded, id, wait); ev.Device.String() != w.phone.full {
@@ -410,7 +410,7 @@ func (w *faultWorld) hangUpReachesPeer(t *testing.T, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	from := w.phone.events.len()
-	if err := w.romeo.c.Handle(id).HangUp(ctx); err != nil {
+	if err := w.romeo.c.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.romeo.waitEvent(t, 0, call.EventFinished, id, wait)
@@ -486,7 +486,7 @@ func TestServerKilledMidRing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := w.phone.c.Handle(id).Answer(ctx); err != nil {
+	if err := w.phone.c.CallByID(id).Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ev := w.romeo.waitEvent(t, 0, call.EventProceeded, id, faultWait); ev.Device.String() != w.phone.full {
@@ -593,7 +593,7 @@ func TestServerStoppedForGood(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	romeoFrom := w.romeo.events.len()
-	if err := w.phone.c.Handle(id).HangUp(ctx); err != nil {
+	if err := w.phone.c.CallByID(id).HangUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.phone.waitEvent(t, 0, call.EventFinished, id, wait)
