@@ -84,9 +84,7 @@ func TestE2EEmbedded(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := w.prosody().Register(ctx, "tybalt", prosodytest.Password("tybalt")); err != nil {
-		t.Fatal(err)
-	}
+	w.addUsers(t, "tybalt")
 	romeo := w.device(t, "romeo", "orchard")
 	tablet := w.device(t, "juliet", "tablet")
 	juliet := jid.MustParse("juliet@" + w.srv.Domain())
