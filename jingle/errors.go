@@ -87,6 +87,10 @@ var (
 	ErrTooLarge = errors.New("jingle: input too large")
 	// ErrMalformed: the input is not well-formed XML.
 	ErrMalformed = errors.New("jingle: malformed XML")
+	// ErrNotXMLText: a value to write is not valid UTF-8 or holds a
+	// character XML cannot carry (RFC 6120 §11.6; XML 1.0 §2.2), which the
+	// encoder would otherwise replace and the reader would then see changed.
+	ErrNotXMLText = errors.New("jingle: value is not XML text")
 	// ErrDTD: the input holds a DTD, an entity declaration or another
 	// directive, which XMPP forbids (RFC 6120 §11.1).
 	ErrDTD = errors.New("jingle: DTD or entity declaration not allowed")

@@ -364,6 +364,11 @@ func TestEncodeRefuses(t *testing.T) {
 		{"action-out-of-range", &jingle.Jingle{Action: 200, SID: "s"}, jingle.ErrUnknownAction},
 		{"no-sid", &jingle.Jingle{Action: jingle.ActionSessionTerminate}, jingle.ErrMissingSID},
 		{"content-without-name", content(jingle.Content{}), jingle.ErrBadContent},
+		// Found by jingle/sdp's FuzzRoundTripFields: invalid UTF-8 went out as
+		// U+FFFD, three bytes each, and came back changed and over a limit.
+		{"content-name-not-utf8", content(jingle.Content{Name: "a\xffb"}), jingle.ErrNotXMLText},
+		{"sid-with-a-nul", &jingle.Jingle{Action: jingle.ActionSessionTerminate, SID: "s\x00"}, jingle.ErrNotXMLText},
+		{"reason-text-with-a-form-feed", &jingle.Jingle{Action: jingle.ActionSessionTerminate, SID: "s", Reason: &jmi.Reason{Condition: "success", Text: "bye\f"}}, jingle.ErrNotXMLText},
 		{"senders-out-of-range", content(jingle.Content{Name: "0", Senders: 9}), jingle.ErrBadContent},
 		{"payload-id-128", content(jingle.Content{Name: "0", Description: &jingle.Description{Media: "audio", Payloads: []jingle.PayloadType{{ID: 128}}}}), jingle.ErrBadPayloadType},
 		{"candidate-type", content(jingle.Content{Name: "0", Transport: &jingle.Transport{Candidates: []jingle.Candidate{{Component: 1, Foundation: "1", IP: "192.0.2.1", Protocol: "udp", Type: "local"}}}}), jingle.ErrBadCandidate},
