@@ -407,6 +407,13 @@ func victimCalls(t *testing.T, w *world, callee string) scene {
 			t.Fatalf("%s: no propose: %v", callee, err)
 		}
 	}
+	// Placing the call also sends the callee directed presence, after the
+	// propose (the callee shares none with the victim, and may answer only
+	// a device it can see): wait for it too, or it would count as
+	// something the attack made reach the attacker.
+	if _, err := c.WaitAfter(ctx, from, rawxmpp.Contains("<presence")); err != nil {
+		t.Fatalf("%s: no directed presence with the propose: %v", callee, err)
+	}
 	return scene{id: h.ID(), msgID: st.ID()}
 }
 
