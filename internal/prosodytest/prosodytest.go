@@ -24,6 +24,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/jmi-xmpp/jmi/internal/loopback"
 )
 
 // ErrNotInstalled is returned by Start when the prosody or prosodyctl
@@ -114,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	ports, err := freePorts(host, 2)
+	ports, err := loopback.FreePorts(host, 2)
 	if err != nil {
 		s.removeDir()
 		return nil, err
@@ -386,26 +388,6 @@ func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts 
 		return fmt.Errorf("prosodytest: %w", err)
 	}
 	return nil
-}
-
-// freePorts asks the kernel for n free ports on the loopback address host.
-func freePorts(host string, n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("prosodytest: finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // The server's configuration: loopback only, no s2s (unless S2S: then
