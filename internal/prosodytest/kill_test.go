@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+	"golang.org/x/sys/unix"
 )
 
 // helperDirEnv, when set, makes TestServerDiesWithTestBinary the helper:
@@ -73,14 +74,20 @@ func TestServerDiesWithTestBinary(t *testing.T) {
 	}
 	_ = helper.Process.Kill()
 	_ = helper.Wait()
-	// Wait for the server to go: bounded, as it dies asynchronously.
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("prosody (pid %d) still runs 10 s after its test binary was killed", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Wait for the server to go, on the event of its exit: a pidfd turns
+	// readable when the process ends (it is not our child, so Wait cannot).
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // already gone
+	}
+	defer unix.Close(fd)
+	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 10_000)
+	if err != nil {
+		t.Fatalf("waiting for prosody (pid %d) to exit: %v", pid, err)
+	}
+	if n == 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("prosody (pid %d) still runs 10 s after its test binary was killed", pid)
 	}
 }
 
@@ -101,15 +108,4 @@ func children(pid int) int {
 		}
 	}
 	return 0
-}
-
-// alive reports whether pid runs (a zombie waiting for its reaper does not).
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the command name in parentheses.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
