@@ -162,6 +162,7 @@ type Client struct {
 	recordFailures int
 	roster         map[string]string // bare JID → subscription
 	session        *xmpp.Session     // replaced on reconnect; read through sess
+	served         chan struct{}     // closed when serve stops reading session
 	pending        [][]byte          // stanzas the loop could not send while offline
 	// embedded: made by New, on the application's session, which the
 	// client neither closes nor replaces.
@@ -202,7 +203,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.events.end()
 		return nil, classifyLoginError(err)
 	}
-	c.session = s
+	c.session, c.served = s, make(chan struct{})
 	c.logins.Add(1)
 	c.startLoop()
 	c.wg.Add(1)
@@ -594,8 +595,11 @@ func (c *Client) send(ctx context.Context, r xml.TokenReader) error {
 func (c *Client) serve() {
 	defer c.wg.Done()
 	for {
-		s := c.sess()
+		c.mu.Lock()
+		s, served := c.session, c.served
+		c.mu.Unlock()
 		err := s.Serve(xmpp.HandlerFunc(c.handle))
+		close(served)
 		select {
 		case <-c.done:
 			return
@@ -645,7 +649,7 @@ func (c *Client) reconnect() bool {
 		}
 		if err == nil {
 			c.mu.Lock()
-			c.session = s
+			c.session, c.served = s, make(chan struct{})
 			c.mu.Unlock()
 			c.logins.Add(1)
 			// setUp needs Serve running for its IQs.
@@ -859,20 +863,37 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// shutdown tells every goroutine to stop and ends the session, without
-// waiting.
+// shutdown tells every goroutine to stop and ends the session: it sends
+// unavailable presence and the end of its stream, and waits (2 s at most)
+// for the server's end of stream before it closes the connection
+// (RFC 6120 §4.4). Closing at once used to reset the connection, with the
+// server's last stanzas unread: the server then drops what it still had
+// queued for this device, and ejabberd 23.01 lost a message routed to the
+// session in the milliseconds it took to notice, from the archive too.
+// Once the server has closed its stream it routes nothing more here, so
+// what arrives after Close is stored for the next catch-up.
 func (c *Client) shutdown() {
 	c.closed.Do(func() {
 		close(c.done)
 		defer c.stop()
-		s := c.sess()
+		c.mu.Lock()
+		s, served := c.session, c.served
+		c.mu.Unlock()
 		if s == nil || c.embedded {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil))
-		_ = s.Close()
+		if s.Close() == nil {
+			// Serve returns when it reads the server's </stream:stream>,
+			// or at once if the stream had already ended (stopWith, on
+			// the serve goroutine, comes here only after that).
+			select {
+			case <-served:
+			case <-ctx.Done():
+			}
+		}
 		if conn := s.Conn(); conn != nil {
 			_ = conn.Close()
 		}

@@ -79,11 +79,21 @@ func TestFederation(t *testing.T) {
 	}
 	t.Cleanup(func() { dns.Close() })
 	dir := t.TempDir()
-	if err := netns.BindFile(dir, "/etc/hosts", []byte(hosts)); err != nil {
-		t.Fatal(err)
-	}
-	if err := netns.BindFile(dir, "/etc/resolv.conf", []byte("nameserver 127.0.0.1\n")); err != nil {
-		t.Fatal(err)
+	// Unmounted at the end, so that -count=N can mount them again: the
+	// file under the deleted dir would leave a mount nothing can replace.
+	for _, f := range []struct{ path, content string }{
+		{"/etc/hosts", hosts},
+		{"/etc/resolv.conf", "nameserver 127.0.0.1\n"},
+	} {
+		unmount, err := netns.BindFile(dir, f.path, []byte(f.content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := unmount(); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	// Each server starts when a pair first needs it (ejabberd takes
 	// seconds), and serves every scenario of every pair it is in, with

@@ -12,7 +12,9 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmpp/disco"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 )
 
 func trustAll(jid.JID) bool { return true }
@@ -269,4 +271,37 @@ func TestE2EArchivePosition(t *testing.T) {
 	if len(pos.saved) == 0 || pos.saved[len(pos.saved)-1].LastArchiveID == "" {
 		t.Errorf("saved positions %+v, want one with an archive id", pos.saved)
 	}
+}
+
+// TestE2ECloseEndsSession: when Close returns, the server has ended the
+// device's session, so what is sent to the device from then on is the
+// server's to store or refuse, never routed into a connection that is
+// going away. An IQ to the closed device's full JID gets the server's
+// error at once (RFC 6121 §8.5.3.1). Before Close waited for the
+// server's end of stream it reset the connection, and ejabberd lost a
+// propose routed to the session in the milliseconds it took to notice.
+func TestE2ECloseEndsSession(t *testing.T) {
+	onEveryServer(t, func(t *testing.T, srv testServer) {
+		w := newWorldOn(t, srv)
+		romeo := w.device(t, "romeo", "orchard")
+		const rounds = 10
+		for i := range rounds {
+			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+			phone, err := Dial(ctx, w.config("juliet", "phone"))
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			full := phone.Account()
+			if err := phone.Close(); err != nil {
+				t.Error(err)
+			}
+			_, err = disco.GetInfo(ctx, "", full, romeo.sess())
+			cancel()
+			var se stanza.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("round %d of %d: disco#info to %s just after its Close: %v, want the server's error", i+1, rounds, full, err)
+			}
+		}
+	})
 }

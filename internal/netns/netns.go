@@ -151,22 +151,28 @@ func SetUp() error {
 // BindFile puts content over the file at path, for this namespace only
 // (the host's file is untouched): it writes content to a file in dir
 // (readable by everyone, as the servers run as their own users) and
-// bind-mounts it over path.
-func BindFile(dir, path string, content []byte) error {
+// bind-mounts it over path. unmount puts the file of path back; call it
+// before dir is removed.
+func BindFile(dir, path string, content []byte) (unmount func() error, err error) {
 	if !Inside() {
-		return errors.New("netns: a bind mount outside the private namespaces of Rerun")
+		return nil, errors.New("netns: a bind mount outside the private namespaces of Rerun")
 	}
 	src := filepath.Join(dir, filepath.Base(path))
 	if err := os.WriteFile(src, content, 0o644); err != nil {
-		return fmt.Errorf("netns: %w", err)
+		return nil, fmt.Errorf("netns: %w", err)
 	}
 	if err := os.Chmod(src, 0o644); err != nil {
-		return fmt.Errorf("netns: %w", err)
+		return nil, fmt.Errorf("netns: %w", err)
 	}
 	if err := syscall.Mount(src, path, "", syscall.MS_BIND, ""); err != nil {
-		return fmt.Errorf("netns: bind-mounting over %s: %w", path, err)
+		return nil, fmt.Errorf("netns: bind-mounting over %s: %w", path, err)
 	}
-	return nil
+	return func() error {
+		if err := syscall.Unmount(path, 0); err != nil {
+			return fmt.Errorf("netns: unmounting %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }
 
 // ReportSkip appends line to the file of JMI_SKIPPED_FILE, if set, so that
