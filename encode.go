@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmi-xmpp/jmi/internal/xmlread"
+	"github.com/jmi-xmpp/jmi/internal/xmltext"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 )
@@ -35,10 +36,14 @@ func (e *Propose) Media() []string {
 
 // TokenReader returns the XML of e: always in namespace NS, whatever it was
 // read in. A malformed InnerXML in a Description or RawElement (one built by
-// hand) makes the reader return an error.
+// hand), or a value that is not XML text (ErrNotXMLText), makes the reader
+// return an error.
 func TokenReader(e Element) xml.TokenReader {
 	var w tokenList
 	if err := w.element(e); err != nil {
+		return errReader{err}
+	}
+	if err := xmltext.Check(w.toks, ErrNotXMLText); err != nil {
 		return errReader{err}
 	}
 	return &w
@@ -66,6 +71,9 @@ func Wrap(e Element, from, to jid.JID, id string) xml.TokenReader {
 	}
 	w := tokenList{toks: []xml.Token{start}}
 	if err := w.element(e); err != nil {
+		return errReader{err}
+	}
+	if err := xmltext.Check(w.toks, ErrNotXMLText); err != nil {
 		return errReader{err}
 	}
 	store := xml.StartElement{Name: xml.Name{Space: NSHints, Local: "store"}}
@@ -234,6 +242,11 @@ func (w *tokenList) element(e Element) error {
 		for _, d := range e.Descriptions {
 			attrs := d.Attrs
 			if d.Media != "" {
+				if !isToken(d.Media) {
+					// The reader refuses it too (ErrBadMedia): write only what
+					// a peer of jmi's would take.
+					return fmt.Errorf("%w: media=%q", ErrBadMedia, d.Media)
+				}
 				attrs = append([]xml.Attr{{Name: xml.Name{Local: "media"}, Value: d.Media}}, attrs...)
 			}
 			if err := w.raw(RawElement{XMLName: xml.Name{Space: d.Namespace, Local: "description"}, Attrs: attrs, InnerXML: d.InnerXML}, NS); err != nil {
@@ -291,6 +304,11 @@ func (w *tokenList) reason(r *Reason) error {
 	start := xml.StartElement{Name: xml.Name{Space: NSJingle, Local: "reason"}}
 	w.toks = append(w.toks, start)
 	if r.Condition != "" {
+		if !isElementName(string(r.Condition)) {
+			// encoding/xml writes any name as it is: "a b" or "x/" would
+			// make the stanza malformed, and the server end the stream.
+			return fmt.Errorf("%w: reason condition %q is not an element name", ErrNotXMLText, r.Condition)
+		}
 		c := xml.StartElement{Name: xml.Name{Local: string(r.Condition)}}
 		w.toks = append(w.toks, c)
 		if r.SID != "" {
@@ -310,6 +328,21 @@ func (w *tokenList) reason(r *Reason) error {
 	}
 	w.toks = append(w.toks, start.End())
 	return nil
+}
+
+// isElementName reports whether s can be written as the local name of an
+// element without breaking the XML around it. It is looser than XML's Name
+// production (which the decoder enforces on what it reads, so that every
+// decoded condition passes): it refuses what would end or split the name.
+func isElementName(s string) bool {
+	if s == "" || !xmltext.Valid(s) || strings.ContainsAny(s, " \t\r\n<>&\"'/=:!?") {
+		return false
+	}
+	switch c := s[0]; {
+	case c >= '0' && c <= '9', c == '-', c == '.':
+		return false
+	}
+	return true
 }
 
 // raw writes an element kept whole. Its namespace is left implicit when it

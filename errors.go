@@ -58,6 +58,14 @@ var (
 	// XEP-0167 takes it from SDP, where it is a token (RFC 4566 §9:
 	// printable ASCII without spaces and without "(),/:;<=>?@[\]), of at
 	// most MaxMediaLength bytes. What else it holds (a newline, an escape
-	// sequence) would only reach a person's terminal or call history.
+	// sequence) would only reach a person's terminal or call history. The
+	// encoders refuse such a media too.
 	ErrBadMedia = errors.New("jmi: media is not a token")
 )
+
+// ErrNotXMLText is returned by the encoders (TokenReader, Marshal, Wrap,
+// MarshalMessage) for a value that is not valid UTF-8 or holds a character
+// XML cannot carry (RFC 6120 §11.6; XML 1.0 §2.2): encoding/xml would write
+// U+FFFD instead, and the peer would read another id than the call's, or
+// another reason text.
+var ErrNotXMLText = errors.New("jmi: value is not XML text")

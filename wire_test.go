@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/internal/goldentest"
+	"mellium.im/xmpp/jid"
 )
 
 // summary is a compact, readable account of what a decoded message means.
@@ -270,6 +271,46 @@ func TestEncodeBadInnerXML(t *testing.T) {
 	}
 	if _, err := jmi.Marshal(nil); err == nil {
 		t.Fatal("encoded a nil element")
+	}
+}
+
+// TestEncodeNotXMLText: a value XML cannot carry is refused, not written
+// changed. encoding/xml would put U+FFFD in its place, and the peer would
+// read another id than the call's (the call would never match) or another
+// reason text.
+func TestEncodeNotXMLText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    jmi.Element
+		id   string
+	}{
+		{"id-not-utf8", &jmi.Reject{ID: "a\xffb"}, ""},
+		{"id-with-a-nul", &jmi.Proceed{ID: "s\x00"}, ""},
+		{"reason-text-with-a-form-feed", &jmi.Reject{ID: "ok", Reason: &jmi.Reason{Condition: "busy", Text: "bye\f"}}, ""},
+		{"message-id-with-an-escape", &jmi.Finish{ID: "ok"}, "m\x1b"},
+		{"condition-with-a-space", &jmi.Finish{ID: "ok", Reason: &jmi.Reason{Condition: "gone away"}}, ""},
+		{"condition-that-closes-the-tag", &jmi.Reject{ID: "ok", Reason: &jmi.Reason{Condition: "x/><evil"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.id == "" {
+				if out, err := jmi.Marshal(tc.e); !errors.Is(err, jmi.ErrNotXMLText) {
+					t.Errorf("Marshal = %q, %v; want ErrNotXMLText", out, err)
+				}
+			}
+			if out, err := jmi.MarshalMessage(tc.e, jid.JID{}, jid.MustParse("juliet@capulet.example"), tc.id); !errors.Is(err, jmi.ErrNotXMLText) {
+				t.Errorf("MarshalMessage = %q, %v; want ErrNotXMLText", out, err)
+			}
+		})
+	}
+}
+
+// TestEncodeBadMedia: the encoders write only a media the reader takes.
+func TestEncodeBadMedia(t *testing.T) {
+	for _, media := range []string{"\xff", "audio\nforged row", "a b", strings.Repeat("a", jmi.MaxMediaLength+1)} {
+		p := &jmi.Propose{ID: "ok", Descriptions: []jmi.Description{jmi.RTP(media)}}
+		if out, err := jmi.Marshal(p); !errors.Is(err, jmi.ErrBadMedia) {
+			t.Errorf("Marshal with media %q = %q, %v; want ErrBadMedia", media, out, err)
+		}
 	}
 }
 

@@ -354,6 +354,11 @@ func (c *Client) Call(ctx context.Context, peer jid.JID, media ...string) (*Call
 		descs = append(descs, jmi.RTP(m))
 	}
 	id := jmi.NewID()
+	if _, err := jmi.Marshal(&jmi.Propose{ID: id, Descriptions: descs}); err != nil {
+		// Refused before the engine takes it: a propose that cannot be
+		// written would leave a call ringing nowhere.
+		return nil, fmt.Errorf("client: %w", err)
+	}
 	if err := c.do(ctx, call.UserPropose{To: peer.Bare(), ID: id, Descriptions: descs, PresenceShared: c.sharesPresence(peer)}); err != nil {
 		return nil, err
 	}
@@ -384,17 +389,39 @@ func (h *Call) Answer(ctx context.Context) error {
 
 // Decline rejects the incoming call (reason busy when nil).
 func (h *Call) Decline(ctx context.Context, reason *jmi.Reason) error {
+	if err := checkReason(reason); err != nil {
+		return err
+	}
 	return h.c.do(ctx, call.UserReject{ID: h.id, Reason: reason})
 }
 
 // Withdraw retracts the outgoing call (reason cancel when nil).
 func (h *Call) Withdraw(ctx context.Context, reason *jmi.Reason) error {
+	if err := checkReason(reason); err != nil {
+		return err
+	}
 	return h.c.do(ctx, call.UserRetract{ID: h.id, Reason: reason})
 }
 
 // HangUp finishes the answered call (reason success when nil).
 func (h *Call) HangUp(ctx context.Context, reason *jmi.Reason) error {
+	if err := checkReason(reason); err != nil {
+		return err
+	}
 	return h.c.do(ctx, call.UserFinish{ID: h.id, Reason: reason})
+}
+
+// checkReason refuses a reason that cannot be written (jmi.ErrNotXMLText)
+// before the engine acts on it: the call would end here while the peer
+// never heard of it.
+func checkReason(r *jmi.Reason) error {
+	if r == nil {
+		return nil
+	}
+	if _, err := jmi.Marshal(&jmi.Finish{ID: "check", Reason: r}); err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	return nil
 }
 
 // Info returns a snapshot of the call; ok is false when the device does not

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 )
 
@@ -217,4 +218,37 @@ func TestEventQueueAbandon(t *testing.T) {
 			t.Error("an event came out after abandon")
 		}
 	})
+}
+
+// TestUnwritableInputRefused: a media or a reason the encoder cannot write
+// is refused before the engine acts, so no call rings nowhere and no call
+// ends here unheard by the peer. Before, the engine took the action and
+// only the send failed (or, before the encoder refused it, the peer read
+// another text).
+func TestUnwritableInputRefused(t *testing.T) {
+	c := newOfflineClient(t)
+	defer c.Close()
+	ctx := context.Background()
+	if h, err := c.Call(ctx, romeoJ, "audio\nforged row"); !errors.Is(err, jmi.ErrBadMedia) {
+		t.Errorf("Call with a bad media = %v, %v; want ErrBadMedia", h, err)
+	}
+	var calls int
+	if err := c.run(ctx, func() { calls = len(c.dev.Calls()) }); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("%d calls after a refused Call, want 0", calls)
+	}
+	ring(t, c)
+	bad := &jmi.Reason{Condition: jmi.Busy, Text: "busy\x00"}
+	if err := c.CallByID("c1").Decline(ctx, bad); !errors.Is(err, jmi.ErrNotXMLText) {
+		t.Errorf("Decline with a NUL in the text = %v, want ErrNotXMLText", err)
+	}
+	if err := c.CallByID("c1").Decline(ctx, &jmi.Reason{Condition: "not a name"}); !errors.Is(err, jmi.ErrNotXMLText) {
+		t.Errorf("Decline with a bad condition = %v, want ErrNotXMLText", err)
+	}
+	info, ok, err := c.CallByID("c1").Info(ctx)
+	if err != nil || !ok || info.State != call.StateRinging {
+		t.Errorf("after the refused declines: %+v %v %v, want the call still ringing", info, ok, err)
+	}
 }

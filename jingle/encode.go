@@ -7,10 +7,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/internal/xmlread"
+	"github.com/jmi-xmpp/jmi/internal/xmltext"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 )
@@ -231,46 +231,10 @@ type builder struct {
 	stack []openElement
 }
 
-// checkText refuses a value that XML cannot carry as it is: encoding/xml
-// would write U+FFFD for invalid UTF-8 and the reader would get another
-// value (and a longer one, over a limit), so what was written would not
-// read back. Every attribute and text goes through here, whatever field it
-// came from.
-func (b *builder) checkText() error {
-	for _, tok := range b.toks {
-		switch t := tok.(type) {
-		case xml.StartElement:
-			for _, a := range t.Attr {
-				if !isXMLText(a.Value) {
-					return fmt.Errorf("%w: attribute %s of <%s>", ErrNotXMLText, a.Name.Local, t.Name.Local)
-				}
-			}
-		case xml.CharData:
-			if !isXMLText(string(t)) {
-				return fmt.Errorf("%w: text", ErrNotXMLText)
-			}
-		}
-	}
-	return nil
-}
-
-// isXMLText reports whether s is valid UTF-8 of XML 1.0 Chars only.
-func isXMLText(s string) bool {
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			// A U+FFFD in the input is fine; one decoded from a bad byte
-			// is not: utf8.ValidString tells them apart below.
-		case r == 0x9 || r == 0xA || r == 0xD,
-			r >= 0x20 && r <= 0xD7FF,
-			r >= 0xE000 && r <= 0xFFFD,
-			r >= 0x10000 && r <= 0x10FFFF:
-		default:
-			return false
-		}
-	}
-	return utf8.ValidString(s)
-}
+// checkText refuses a value that XML cannot carry as it is (see
+// internal/xmltext): every attribute and text goes through here, whatever
+// field it came from.
+func (b *builder) checkText() error { return xmltext.Check(b.toks, ErrNotXMLText) }
 
 type openElement struct {
 	written xml.Name
