@@ -662,7 +662,9 @@ func (c *Client) reconnect() bool {
 			return false
 		case <-time.After(backoff):
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		// Under c.life, so that Close does not wait out the 20 s on a
+		// server that accepted the connection and answers nothing.
+		ctx, cancel := context.WithTimeout(c.life, 20*time.Second)
 		s, err := dialSession(ctx, c.cfg.JID, c.cfg.Password, c.cfg.Server, c.cfg.TLS, c.cfg.CAFile)
 		if err != nil {
 			err = classifyLoginError(err)

@@ -305,3 +305,55 @@ func TestE2ECloseEndsSession(t *testing.T) {
 		}
 	})
 }
+
+// TestE2ECloseWhileReconnectingToAHungServer: Close returns at once while
+// the client waits, in a reconnect, on a server that accepted the
+// connection and answers nothing (frozen, as a wedged or swapped-out
+// server is). Before, the reconnect's own 20 s timeout held Close.
+func TestE2ECloseWhileReconnectingToAHungServer(t *testing.T) {
+	w := newWorld(t)
+	srv := w.prosody()
+	phone := w.device(t, "juliet", "phone")
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), restartWait)
+	defer cancel()
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Thaw()
+	// Restart's own probe may still be queued: wait for one more, the
+	// client's.
+	before, err := srv.QueuedConnections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := srv.QueuedConnections()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > before {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the client did not dial the frozen server within %s", restartWait)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		phone.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return within 5 s while the client waited on a frozen server")
+	}
+}

@@ -257,6 +257,63 @@ func (s *Server) Stop() error { return s.stop(syscall.SIGTERM) }
 // stays, so Restart brings it back.
 func (s *Server) Kill() error { return s.stop(syscall.SIGKILL) }
 
+// Freeze stops the server with SIGSTOP, as a wedged or swapped-out server
+// is: the kernel still accepts connections on its ports and queues them,
+// but nothing reads or answers. Thaw undoes it; Stop, Kill and Close thaw
+// a frozen server first.
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw lets a frozen server run on.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return errors.New("prosodytest: the server is not running")
+	}
+	return syscall.Kill(-cmd.Process.Pid, sig)
+}
+
+// QueuedConnections returns how many connections wait in the accept queue
+// of the client port: for a frozen server, the clients that dialled it and
+// now wait for an answer. It reads the kernel's socket table.
+func (s *Server) QueuedConnections() (int, error) {
+	_, port, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return 0, err
+	}
+	want, err := strconv.Atoi(port)
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		// sl local_address rem_address st tx_queue:rx_queue ...; for a
+		// listening socket (st 0A) rx_queue is the accept backlog.
+		f := strings.Fields(line)
+		if len(f) < 5 || f[3] != "0A" {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		p, err := strconv.ParseUint(hexPort, 16, 16)
+		if !ok || err != nil || int(p) != want {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		q, err := strconv.ParseUint(rx, 16, 32)
+		if err == nil {
+			n += int(q)
+		}
+	}
+	return n, nil
+}
+
 // stop ends the server with sig and waits for it to exit.
 func (s *Server) stop(sig syscall.Signal) error {
 	s.mu.Lock()
@@ -267,6 +324,8 @@ func (s *Server) stop(sig syscall.Signal) error {
 		return nil
 	}
 	_ = cmd.Process.Signal(sig)
+	// A frozen server takes SIGTERM only once it runs again.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
