@@ -7,7 +7,8 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/jmi-xmpp/jmi/internal/netns"
 )
 
 // Dino has no server setting: it looks the domain up (SRV, then
@@ -38,7 +39,7 @@ var errNotNamespaced = errors.New("dinopeer: not in the private namespaces of di
 // it runs the tests where they are, and Require fails or skips them.
 func Main(m *testing.M) int {
 	if os.Getenv(nsEnv) != "" {
-		if err := setUpNamespace(); err != nil {
+		if err := netns.Prepare(); err != nil {
 			fmt.Fprintf(os.Stderr, "dinopeer: setting up the namespaces: %v\n", err)
 			return 1
 		}
@@ -77,19 +78,6 @@ func Main(m *testing.M) int {
 // namespaceProblem, when set, is why the tests run outside the namespaces.
 var namespaceProblem error
 
-// setUpNamespace makes the mounts of the new mount namespace private, so
-// that a bind mount here never propagates to the host, and brings the new
-// network namespace's loopback up.
-func setUpNamespace() error {
-	if err := syscall.Mount("none", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("making mounts private: %w", err)
-	}
-	if err := loopbackUp(); err != nil {
-		return fmt.Errorf("bringing lo up: %w", err)
-	}
-	return nil
-}
-
 // inPrivateNamespaces reports whether this process runs in a mount
 // namespace of its own, made by Main: the condition for mounting anything.
 func inPrivateNamespaces() error {
@@ -103,33 +91,6 @@ func inPrivateNamespaces() error {
 	self, err := os.Readlink("/proc/self/ns/mnt")
 	if err != nil || self == outer {
 		return fmt.Errorf("%w (mount namespace %q, %v)", errNotNamespaced, self, err)
-	}
-	return nil
-}
-
-// loopbackUp sets IFF_UP on lo (ioctl SIOCSIFFLAGS), which a new network
-// namespace starts without.
-func loopbackUp() error {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	// struct ifreq: the name (16 bytes), then a union whose first member
-	// here is the short ifr_flags.
-	var req [40]byte
-	copy(req[:], "lo")
-	if err := ioctl(fd, syscall.SIOCGIFFLAGS, &req); err != nil {
-		return err
-	}
-	flags := *(*uint16)(unsafe.Pointer(&req[16]))
-	*(*uint16)(unsafe.Pointer(&req[16])) = flags | syscall.IFF_UP | syscall.IFF_RUNNING
-	return ioctl(fd, syscall.SIOCSIFFLAGS, &req)
-}
-
-func ioctl(fd int, op uintptr, req *[40]byte) error {
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), op, uintptr(unsafe.Pointer(req))); e != 0 {
-		return e
 	}
 	return nil
 }

@@ -131,14 +131,19 @@ func ownsFile(a string) bool {
 	return false
 }
 
-// SetUp prepares the namespaces inside the child: it makes every mount
-// private, so that a bind mount here never propagates to the host, and
-// brings up the loopback interface, which a new network namespace starts
-// without (once it is up, all of 127.0.0.0/8 is on it).
+// SetUp prepares the namespaces inside the child of Rerun (see Prepare).
 func SetUp() error {
 	if !Inside() {
 		return errors.New("netns: not in the private namespaces of Rerun")
 	}
+	return Prepare()
+}
+
+// Prepare sets up new network and mount namespaces, whoever made them: it
+// makes every mount private, so that a bind mount here never propagates
+// to the host, and brings up the loopback interface, which a new network
+// namespace starts without (once it is up, all of 127.0.0.0/8 is on it).
+func Prepare() error {
 	if err := syscall.Mount("none", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("netns: making mounts private: %w", err)
 	}
