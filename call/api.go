@@ -218,7 +218,10 @@ type Event struct {
 	TieBreak bool
 	// MigratedTo is the id of the session that replaces this one: the new
 	// session of a migration (§4.2), or, on the retract of a call that lost
-	// a tie-break (§4.1), the peer's call this device answered instead.
+	// a tie-break (§4.1), the peer's call this device answered instead; on
+	// the peer's tie-break reject of our call during a catch-up, the peer's
+	// call that the catch-up holds, which this device answers when the
+	// catch-up ends (until then it is StatePending).
 	MigratedTo string
 	// Elsewhere says another device of this account acted.
 	Elsewhere bool

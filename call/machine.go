@@ -138,6 +138,10 @@ type callState struct {
 	proposeSeen    bool // false for a call known only from later signals
 	ours           bool // this device placed or answered it
 	deferred       bool // pending only because of catch-up; set only by setDeferred
+	// wonCrossing: a deferred incoming call that crossed ours and won the
+	// tie-break (§4.1) while the catch-up held it; answered, not rung, when
+	// the catch-up ends.
+	wonCrossing bool
 	final          bool // withdrawn by the caller or finished: nothing reopens it
 	presenceShared bool
 	deadline       time.Time // when the call needs a Tick; set only by setDeadline
@@ -709,12 +713,33 @@ func (m *Machine) decide(now time.Time, c *callState, out *effects) {
 		ev := c.event(EventMissed, c.Started)
 		ev.Device, ev.Reason = c.Device, "stale"
 		out.notify(ev)
+	case c.wonCrossing:
+		// The user placed a call to this peer: proceed, as crossed does.
+		c.Trusted = true
+		m.answer(now, now, c, out)
 	case c.Trusted:
 		m.ring(c, out)
 	default:
 		// §6: nothing goes back to an untrusted caller unless the user
 		// acts; the call is recorded silently.
 	}
+}
+
+// heldCrossing returns the call of o's peer that the catch-up holds and
+// that wins the tie-break against our call o (§4.1), the first by start,
+// or nil. It looks only at the deferred calls, and only when a tie-break
+// ends a call of ours.
+func (m *Machine) heldCrossing(o *callState) *callState {
+	var won *callState
+	for _, c := range m.dueDeferred {
+		if c.State != StatePending || c.Direction != Incoming || !c.Peer.Equal(o.Peer) || TieBreak(o.ID, c.ID, m.self, c.Device) != Theirs {
+			continue
+		}
+		if won == nil || c.Started.Before(won.Started) || c.Started.Equal(won.Started) && c.ID < won.ID {
+			won = c
+		}
+	}
+	return won
 }
 
 func (c *callState) fill(p *jmi.Propose, at time.Time) {
@@ -1073,6 +1098,15 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 	ev := c.event(EventRejected, at)
 	ev.Device, ev.TieBreak = s.From, r.TieBreak
 	ev.Reason, ev.Text = reasonOf(r.Reason)
+	if r.TieBreak && !own && c.ours {
+		if w := m.heldCrossing(c); w != nil {
+			// §4.1 while the catch-up holds their propose (§5): the peer
+			// resolved the crossing first. Theirs goes on, answered when the
+			// catch-up ends, and the application follows it there.
+			w.wonCrossing = true
+			ev.MigratedTo = w.ID
+		}
+	}
 	// Our own reject is from another device, unless the archive gives
 	// back this device's own of an earlier run.
 	ev.Elsewhere = own && !s.From.Equal(m.self)

@@ -362,6 +362,40 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			// Their propose is held while the catch-up runs (§5), and their
+			// tie-break reject of ours is not: ejabberd delivered both in
+			// that order as the catch-up ended. The crossing is resolved as
+			// it would have been live: theirs, the lower id, is answered,
+			// not left to ring.
+			name: "§4.1 crossed during catch-up: their lower id held, then their tie-break reject of ours->theirs answered when the catch-up ends",
+			self: romeoOrchard,
+			steps: []step{
+				{0, call.CatchUpStarted{}, nil},
+				{0, call.UserPropose{To: juliet, ID: "fecbea35", Descriptions: audio, PresenceShared: true}, []string{"send juliet@capulet.example propose fecbea35", "event proposed fecbea35"}},
+				{time.Millisecond, sig(julietPhone, romeo, call.ViaLive, propose("ca3cf894")), nil},
+				{2 * time.Millisecond, sig(julietPhone, romeoOrchard, call.ViaLive, &jmi.Reject{ID: "fecbea35", Reason: &jmi.Reason{Condition: jmi.Expired}, TieBreak: true}), []string{
+					"event rejected fecbea35 device=juliet@capulet.example/phone reason=expired tie-break migrated=ca3cf894"}},
+				{3 * time.Millisecond, call.CatchUpEnded{}, []string{
+					"send juliet@capulet.example/phone proceed ca3cf894", "send romeo@montague.example accept ca3cf894", "presence juliet@capulet.example/phone",
+					"event proceeded ca3cf894 device=romeo@montague.example/orchard"}},
+			},
+		},
+		{
+			// With their id the higher, a tie-break reject of ours makes
+			// nothing of theirs the winner: theirs rings as any call does.
+			name: "§4.1 during catch-up: their higher id held, then a tie-break reject of ours->theirs rings when the catch-up ends",
+			self: romeoOrchard,
+			steps: []step{
+				{0, call.CatchUpStarted{}, nil},
+				{0, call.UserPropose{To: juliet, ID: "ca3cf894", Descriptions: audio, PresenceShared: true}, []string{"send juliet@capulet.example propose ca3cf894", "event proposed ca3cf894"}},
+				{time.Millisecond, sig(julietPhone, romeo, call.ViaLive, propose("fecbea35")), nil},
+				{2 * time.Millisecond, sig(julietPhone, romeoOrchard, call.ViaLive, &jmi.Reject{ID: "ca3cf894", Reason: &jmi.Reason{Condition: jmi.Expired}, TieBreak: true}), []string{
+					"event rejected ca3cf894 device=juliet@capulet.example/phone reason=expired tie-break"}},
+				{3 * time.Millisecond, call.CatchUpEnded{}, []string{
+					"send juliet@capulet.example/phone ringing fecbea35", "event incoming fecbea35 device=juliet@capulet.example/phone"}},
+			},
+		},
+		{
 			name: "§4.1 crossed: received the higher id->reject it with tie-break and expired",
 			self: julietPhone,
 			steps: []step{

@@ -314,9 +314,11 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 			if ev.MigratedTo != "" {
 				// The call goes on as another session, answered here: the
 				// peer moved it (§4.2), or both called at once and theirs
-				// survived (§4.1). Follow it.
+				// survived (§4.1). Follow it. A tie-break met during the
+				// catch-up names the peer's call while the catch-up still
+				// holds it: it is answered here when the catch-up ends.
 				next := s.c.CallByID(ev.MigratedTo)
-				if info, ok, err := next.Info(bg); err == nil && ok && info.State == call.StateActive && !info.Elsewhere {
+				if info, ok, err := next.Info(bg); err == nil && ok && !info.Elsewhere && (info.State == call.StateActive || info.State == call.StatePending && info.Direction == call.Incoming) {
 					h = next
 					if hungUp {
 						if err := h.HangUp(bg, nil); err != nil {
@@ -329,6 +331,14 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 			switch ev.Type {
 			case call.EventProceeded:
 				answered = true
+				if hungUp {
+					// Interrupted while the call we follow waited for the
+					// catch-up's end: hang it up now that it is answered
+					// (already ended: nothing to do).
+					if err := h.HangUp(bg, nil); err != nil && !errors.Is(err, call.ErrInvalidState) {
+						return err
+					}
+				}
 				if hangupAfter > 0 && hangup == nil {
 					hangup = time.After(hangupAfter)
 				}
