@@ -135,13 +135,13 @@ type sigKey struct {
 
 type callState struct {
 	Info
-	proposeSeen    bool // false for a call known only from later signals
-	ours           bool // this device placed or answered it
-	deferred       bool // pending only because of catch-up; set only by setDeferred
+	proposeSeen bool // false for a call known only from later signals
+	ours        bool // this device placed or answered it
+	deferred    bool // pending only because of catch-up; set only by setDeferred
 	// wonCrossing: a deferred incoming call that crossed ours and won the
 	// tie-break (§4.1) while the catch-up held it; answered, not rung, when
 	// the catch-up ends.
-	wonCrossing bool
+	wonCrossing    bool
 	final          bool // withdrawn by the caller or finished: nothing reopens it
 	presenceShared bool
 	deadline       time.Time // when the call needs a Tick; set only by setDeadline
