@@ -75,8 +75,14 @@ type Config struct {
 	// nil means DefaultCodecs.
 	Codecs []Codec
 	// ICEServers are the STUN and TURN servers (from XEP-0215 external
-	// service discovery, later); none gathers host candidates only.
+	// service discovery: extdisco.ICEServers); none gathers host
+	// candidates only.
 	ICEServers []webrtc.ICEServer
+	// RelayOnly gathers relayed candidates only (ICE transport policy
+	// "relay"): the media go through a TURN server of ICEServers or not
+	// at all. Without a TURN server that grants an allocation there is no
+	// local candidate, and ICE fails once its timeouts pass.
+	RelayOnly bool
 	// LoopbackOnly gathers only UDP over IPv4 loopback and never mDNS:
 	// for tests and demos on one machine.
 	LoopbackOnly bool
@@ -175,7 +181,11 @@ func NewSession(cfg Config) (*Session, error) {
 		cfg.Configure(&se)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(&m), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers})
+	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
+	if cfg.RelayOnly {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
