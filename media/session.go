@@ -177,6 +177,12 @@ func NewSession(cfg Config) (*Session, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
+	if cfg.RelayOnly {
+		// pion waits 2 s before it selects a relayed pair, in case a
+		// better one succeeds; with relayed candidates only there is
+		// none to wait for.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	if cfg.Configure != nil {
 		cfg.Configure(&se)
 	}
