@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -43,8 +44,8 @@ func ICEServers(services []Service, now time.Time) ([]webrtc.ICEServer, []Skippe
 	seen := map[string]bool{}
 	for i, s := range services {
 		uri, err := iceURI(s)
-		if err == nil && !s.Expires.IsZero() && !s.Expires.After(now) {
-			err = fmt.Errorf("%w: at %s", ErrExpired, s.Expires.UTC().Format(time.RFC3339))
+		if exp := s.ExpiresAt(); err == nil && !exp.IsZero() && !exp.After(now) {
+			err = fmt.Errorf("%w: at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
 		}
 		if err == nil && s.Type != TypeSTUN && (s.Username == "" || s.Password == "") {
 			err = ErrNoCredentials
@@ -106,14 +107,35 @@ func isIPv6(host string) bool {
 	return ip != nil && ip.To4() == nil
 }
 
+// ExpiresAt returns when the service's credentials expire: Expires, or
+// for a TURN service without it, the expiry its TURN REST username begins
+// with ("EXPIRES" or "EXPIRES:USER", in Unix seconds of at least ten
+// digits): Prosody 0.12 writes no expires attribute for a service
+// configured with a secret but no ttl, and its credentials still expire a
+// day later. The zero time when neither says.
+func (s Service) ExpiresAt() time.Time {
+	if !s.Expires.IsZero() || (s.Type != TypeTURN && s.Type != TypeTURNS) {
+		return s.Expires
+	}
+	stamp, _, _ := strings.Cut(s.Username, ":")
+	if len(stamp) < 10 || len(stamp) > 12 {
+		return time.Time{}
+	}
+	secs, err := strconv.ParseInt(stamp, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
 // Refresh returns when services should be fetched again: half-way to the
-// earliest expiry after now (Dino refreshes so), or the zero time when no
-// service expires.
+// earliest expiry (ExpiresAt) after now, as Dino refreshes, or the zero
+// time when no service expires.
 func Refresh(services []Service, now time.Time) time.Time {
 	var first time.Time
 	for _, s := range services {
-		if !s.Expires.IsZero() && s.Expires.After(now) && (first.IsZero() || s.Expires.Before(first)) {
-			first = s.Expires
+		if exp := s.ExpiresAt(); !exp.IsZero() && exp.After(now) && (first.IsZero() || exp.Before(first)) {
+			first = exp
 		}
 	}
 	if first.IsZero() {

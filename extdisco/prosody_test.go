@@ -358,3 +358,36 @@ func checkTone(t *testing.T, who string, samples []int16, hz float64) {
 		t.Errorf("%s heard %.1f Hz, want %.0f", who, f, hz)
 	}
 }
+
+// TestFetchProsodyDefaultTTL: for a service with a secret and no ttl,
+// Prosody 0.12 computes the credentials for its default of a day but
+// writes no expires attribute; the expiry is in the username alone.
+func TestFetchProsodyDefaultTTL(t *testing.T) {
+	turn := turntest.New(t, turntest.Options{})
+	srv := prosodytest.NewWithUsers(t, prosodytest.Options{ExternalServices: &prosodytest.ExternalServices{
+		Host: turn.Host, Port: turn.Port, Secret: turn.Secret,
+	}}, "romeo")
+	before := time.Now()
+	el := fetch(t, login(t, srv, "romeo"), srv)
+	if len(el.Services) != 2 {
+		t.Fatalf("services %v, skipped %v", el.Services, el.Skipped)
+	}
+	svc := el.Services[1]
+	t.Logf("TURN service %s, username %q, expires %v", svc, svc.Username, svc.Expires)
+	secs, err := strconv.ParseInt(svc.Username, 10, 64)
+	if err != nil {
+		t.Fatalf("username %q: want the expiry alone", svc.Username)
+	}
+	if d := time.Unix(secs, 0).Sub(before); d < 24*time.Hour-2*time.Second || d > 24*time.Hour+5*time.Second {
+		t.Errorf("the username expires %s after the request, want a day", d)
+	}
+	if !svc.Expires.IsZero() {
+		t.Errorf("expires %s: Prosody 0.12 was seen to write none without a ttl", svc.Expires)
+	}
+	if got := svc.ExpiresAt(); !got.Equal(time.Unix(secs, 0)) {
+		t.Errorf("ExpiresAt = %s, want the username's %s", got, time.Unix(secs, 0))
+	}
+	if r := extdisco.Refresh(el.Services, before); r.Sub(before) < 12*time.Hour-time.Second || r.Sub(before) > 12*time.Hour+5*time.Second {
+		t.Errorf("Refresh = %s, want half a day after %s", r, before)
+	}
+}

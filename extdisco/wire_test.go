@@ -187,6 +187,9 @@ func TestICEServers(t *testing.T) {
 		10: {Type: "ftp", Host: "ftp.example"},
 		11: {Type: "turn", Host: "turn.example", Transport: "sctp", Username: "u", Password: "p"},
 		12: {Type: "stun", Host: "stun.example", Port: 3478, Transport: "udp"},
+		13: {Type: "turn", Host: "rest.example", Username: fmt.Sprintf("%d:jmi", now.Unix()), Password: "p"},
+		14: {Type: "turn", Host: "rest.example", Username: fmt.Sprintf("%d", now.Add(time.Minute).Unix()), Password: "p"},
+		15: {Type: "turn", Host: "static.example", Username: "12345", Password: "p"},
 	}
 	got, skipped := extdisco.ICEServers(services, now)
 	var lines []string
@@ -201,11 +204,13 @@ func TestICEServers(t *testing.T) {
 		"turns:turn.example:5349?transport=tcp u p",
 		"turn:[2001:db8::1]?transport=udp u p",
 		"stun:[2001:db8::1]:3478  <nil>",
+		"turn:rest.example?transport=udp 1796169660 p",
+		"turn:static.example?transport=udp 12345 p",
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("ICE servers\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	wantSkipped := map[int]error{7: extdisco.ErrExpired, 8: extdisco.ErrNoCredentials, 9: extdisco.ErrNotICE, 10: extdisco.ErrNotICE, 11: extdisco.ErrNotICE, 12: extdisco.ErrNotICE}
+	wantSkipped := map[int]error{7: extdisco.ErrExpired, 8: extdisco.ErrNoCredentials, 9: extdisco.ErrNotICE, 10: extdisco.ErrNotICE, 11: extdisco.ErrNotICE, 12: extdisco.ErrNotICE, 13: extdisco.ErrExpired}
 	if len(skipped) != len(wantSkipped) {
 		t.Errorf("skipped %v, want %d", skipped, len(wantSkipped))
 	}
@@ -224,11 +229,16 @@ func TestRefresh(t *testing.T) {
 		{Type: "turn", Host: "b", Expires: now.Add(-time.Hour)},
 		{Type: "turn", Host: "c", Expires: now.Add(24 * time.Hour)},
 		{Type: "turn", Host: "d", Expires: now.Add(2 * time.Hour)},
+		{Type: "turn", Host: "e", Username: fmt.Sprintf("%d:jmi", now.Add(4*time.Hour).Unix())},
 	}
 	if got, want := extdisco.Refresh(services, now), now.Add(time.Hour); !got.Equal(want) {
 		t.Errorf("Refresh = %s, want %s", got, want)
 	}
 	if got := extdisco.Refresh(services[:1], now); !got.IsZero() {
 		t.Errorf("Refresh without expiry = %s, want zero", got)
+	}
+	// Prosody without a ttl: the expiry is in the TURN REST username.
+	if got, want := extdisco.Refresh(services[4:], now), now.Add(2*time.Hour); !got.Equal(want) {
+		t.Errorf("Refresh of a TURN REST username = %s, want %s", got, want)
 	}
 }
