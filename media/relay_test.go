@@ -84,3 +84,24 @@ func TestRelayOnlyRefused(t *testing.T) {
 		t.Errorf("the TURN server made %d allocations and refused %d requests: want none and both sessions'", turn.Allocations(), turn.AuthFailures())
 	}
 }
+
+// BenchmarkSetupRelayOnly is BenchmarkSetup through a TURN server on
+// loopback, both sides RelayOnly: the allocations, the permissions and the
+// checks over the relay add to the setup (compare BenchmarkSetup).
+func BenchmarkSetupRelayOnly(b *testing.B) {
+	turn := turntest.New(b, turntest.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		c := newCall(b,
+			Config{Source: &Tone{Frequency: 440}, ICEServers: turnServers(turn, turn.Secret, "romeo"), RelayOnly: true},
+			Config{Source: &Tone{Frequency: 660}, ICEServers: turnServers(turn, turn.Secret, "juliet"), RelayOnly: true},
+		)
+		c.start(b)
+		c.callerEv.waitFor(b, "caller audio", isAudio)
+		c.calleeEv.waitFor(b, "callee audio", isAudio)
+		b.StopTimer()
+		_ = c.caller.Close()
+		_ = c.callee.Close()
+		b.StartTimer()
+	}
+}

@@ -426,7 +426,8 @@ func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts 
 // The server's configuration: loopback only, no s2s (unless S2S: then
 // dialback, TLS where the peer offers it, hosts from /etc/hosts), no HTTP, carbons,
 // archive and offline storage on, plaintext allowed because it listens on
-// loopback only. Two settings change only how fast it goes, never what it
+// loopback only, and with ExternalServices mod_external_services with a
+// STUN and a TURN service (the TURN one with its secret). Two settings change only how fast it goes, never what it
 // does:
 //   - Nagle off: with it every TLS login stalls about 45 ms.
 //   - generational garbage collection (Lua 5.4; an older Lua logs an error
