@@ -5,6 +5,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
@@ -193,4 +197,30 @@ func decodeError(r *xmlread.Reader, start xml.StartElement) (stanza.Error, error
 		return r.Skip()
 	})
 	return e, err
+}
+
+// LookupICEServers is what a client does before a call: Fetch through send
+// (jmi's client.Client.SendIQ), ICEServers of the answer at now, and
+// Refresh, with every service skipped logged at Warn with its reason (nil
+// log logs nothing). A server that offers no external services
+// (ErrNotSupported) gives no servers, the zero refresh time and no error:
+// the call then gathers host candidates only. Other errors (no answer
+// before ctx ends, a malformed answer) are returned.
+func LookupICEServers(ctx context.Context, send SendIQFunc, server jid.JID, now time.Time, log *slog.Logger) ([]webrtc.ICEServer, time.Time, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	el, err := FetchWith(ctx, send, server)
+	if errors.Is(err, ErrNotSupported) {
+		log.Debug("extdisco: no STUN or TURN from the server", "server", server.String(), "err", err)
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	servers, skipped := ICEServers(el.Services, now)
+	for _, s := range append(el.Skipped, skipped...) {
+		log.Warn("extdisco: service ignored", "server", server.String(), "service", s.Service.String(), "err", s.Err)
+	}
+	return servers, Refresh(el.Services, now), nil
 }

@@ -3,6 +3,7 @@ package extdisco_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -389,5 +390,49 @@ func TestFetchProsodyDefaultTTL(t *testing.T) {
 	}
 	if r := extdisco.Refresh(el.Services, before); r.Sub(before) < 12*time.Hour-time.Second || r.Sub(before) > 12*time.Hour+5*time.Second {
 		t.Errorf("Refresh = %s, want half a day after %s", r, before)
+	}
+}
+
+// TestLookupICEServers: the client's one call, against a Prosody with
+// external services (two ICE servers, a refresh half-way to the expiry,
+// nothing logged at Warn) and one without (no servers, no error, the
+// reason at Debug).
+func TestLookupICEServers(t *testing.T) {
+	turn := turntest.New(t, turntest.Options{})
+	with := prosodytest.NewWithUsers(t, prosodytest.Options{ExternalServices: &prosodytest.ExternalServices{
+		Host: turn.Host, Port: turn.Port, Secret: turn.Secret, User: "jmi", TTL: time.Hour,
+	}}, "romeo")
+	without := prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo")
+	for _, tc := range []struct {
+		name    string
+		srv     *prosodytest.Server
+		servers int
+		refresh time.Duration
+		logged  string
+	}{
+		{"with services", with, 2, 30 * time.Minute, ""},
+		{"without services", without, 0, 0, "level=DEBUG msg=\"extdisco: no STUN or TURN from the server\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			s := login(t, tc.srv, "romeo")
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			now := time.Now()
+			servers, refresh, err := extdisco.LookupICEServers(ctx, extdisco.Session(s), jid.MustParse(tc.srv.Domain), now, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(servers) != tc.servers {
+				t.Errorf("%d ICE servers %v, want %d", len(servers), servers, tc.servers)
+			}
+			if d := refresh.Sub(now); tc.refresh == 0 && !refresh.IsZero() || tc.refresh != 0 && (d < tc.refresh-2*time.Second || d > tc.refresh+5*time.Second) {
+				t.Errorf("refresh %s after now, want %s", d, tc.refresh)
+			}
+			if strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), tc.logged) {
+				t.Errorf("logged %q, want no warning and %q", logs.String(), tc.logged)
+			}
+		})
 	}
 }
