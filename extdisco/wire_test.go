@@ -49,13 +49,18 @@ var wantSummary = map[string]string{
   turn udp relay.shakespeare.lit:9999 user=nb78932lkjlskjfdb7g8 pass=jj929jkj5sadjfj93v3n
   stun udp 192.0.2.1:8888
   turn udp 192.0.2.1:8889 user=auu98sjl2wk3e9fjdsl7 pass=93jn3bakj9s832lrjbbz
-  ftp tcp ftp.shakespeare.lit:20 name="Shakespearean File Server"`,
+  ftp tcp ftp.shakespeare.lit:20 user=guest pass=guest name="Shakespearean File Server"`,
 	"xep0215-request":      `services`,
 	"xep0215-request-type": `services type=turn`,
+	"xep0215-services-type": `services type=turn
+  turn udp turn.shakespeare.lit:9999 user=nb78932lkjlskjfdb7g8 pass=jj929jkj5sadjfj93v3n
+  turn udp 192.0.2.1:8889 user=auu98sjl2wk3e9fjdsl7 pass=93jn3bakj9s832lrjbbz`,
 	"xep0215-credentials-request": `credentials
   turn - turn.shakespeare.lit:default`,
 	"xep0215-credentials": `credentials
-  turn udp turn.shakespeare.lit:9999 (restricted) user=7bT3fGp5 pass=bLeXNPsLK7MORnSuqlNKIyn8YoSiRrUtXT5SBp5a expires=2022-08-23T00:00:00Z`,
+  turn - turn.shakespeare.lit:default user=nb78932lkjlskjfdb7g8 pass=jj929jkj5sadjfj93v3n`,
+	"credentials-expires": `credentials
+  turn udp turn.example:3478 (restricted) user=1796180608:jmi pass=q8cLKWGcR8HYTI8qCvp34pHN7Ts= expires=2026-12-02T03:03:28Z`,
 	"xep0215-extended": `services
   stun udp stun.shakespeare.lit:9998`,
 	"prosody-0.12-turn-external": `services
@@ -143,6 +148,8 @@ func TestBad(t *testing.T) {
 		"bad-type-filter":     extdisco.ErrBadType,
 		"too-many-services":   extdisco.ErrTooManyServices,
 		"too-deep":            extdisco.ErrTooLarge,
+		// XEP-0215 1.0.0's example 5 leaves its first <service> open.
+		"xep0215-push-as-published": extdisco.ErrMalformed,
 	}
 	files, err := filepath.Glob("testdata/bad/*.xml")
 	if err != nil || len(files) == 0 {
