@@ -6,7 +6,9 @@
 // server's domain, which Prosody's mod_external_services answers), and asks
 // for the credentials of restricted services that came without them
 // (<credentials/>, XEP-0215 §3.3). ICEServers turns the services into the
-// STUN and TURN servers of a pion PeerConnection (media.Config.ICEServers).
+// STUN and TURN servers of a pion PeerConnection (media.Config.ICEServers),
+// and Refresh says when to fetch again. LookupICEServers does the three
+// for a client before a call, through the client's own IQ sender.
 //
 // The wire types decode leniently where servers differ (an unknown service
 // type is kept; an attribute XEP-0215 does not define is ignored) and
@@ -22,9 +24,12 @@
 // and gives TURN credentials inline: for a service with a secret it computes
 // TURN REST credentials (draft-uberti-behave-turn-rest-00), username
 // "EXPIRES:USER" (or "EXPIRES" without a user), password
-// base64(HMAC-SHA1(secret, username)), expires = now + ttl (one day by
-// default), and marks the service restricted. Its <credentials/> handler
-// answers the same for a requested type and host (and port).
+// base64(HMAC-SHA1(secret, username)), EXPIRES being now + ttl (one day by
+// default), and marks the service restricted. It writes the expires
+// attribute only when the service is configured with a ttl (Service.ExpiresAt
+// reads the username otherwise). Its <credentials/> handler answers the same
+// for a requested type and host (and port), so with Prosody Fetch never
+// needs to ask.
 //
 // Not implemented: the pushes of §3.4 (a server's IQ set with changed
 // services); a client fetches again when the earliest expiry nears.
