@@ -1,7 +1,10 @@
 package media
 
 import (
+	"bytes"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,9 +70,11 @@ func isRelayPair(pair string) bool {
 func TestRelayOnlyRefused(t *testing.T) {
 	turn := turntest.New(t, turntest.Options{})
 	short := func(se *webrtc.SettingEngine) { se.SetICETimeouts(time.Second, 2*time.Second, 500*time.Millisecond) }
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
 	c := newCall(t,
-		Config{ICEServers: turnServers(turn, "not-the-secret", "romeo"), RelayOnly: true, Configure: short},
-		Config{ICEServers: turnServers(turn, "not-the-secret", "juliet"), RelayOnly: true, Configure: short},
+		Config{ICEServers: turnServers(turn, "not-the-secret", "romeo"), RelayOnly: true, Configure: short, Logger: log},
+		Config{ICEServers: turnServers(turn, "not-the-secret", "juliet"), RelayOnly: true, Configure: short, Logger: log},
 	)
 	c.start(t)
 	c.callerEv.waitFor(t, "caller failed", isState(StateFailed))
@@ -83,6 +88,28 @@ func TestRelayOnlyRefused(t *testing.T) {
 	if turn.Allocations() != 0 || turn.AuthFailures() < 2 {
 		t.Errorf("the TURN server made %d allocations and refused %d requests: want none and both sessions'", turn.Allocations(), turn.AuthFailures())
 	}
+	const why = "relay only, and no TURN server gave a relayed candidate"
+	if n := strings.Count(logs.String(), why); n != 2 {
+		t.Errorf("logged %q %d times, want once per session:\n%s", why, n, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer for the logs of two sessions at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // BenchmarkSetupRelayOnly is BenchmarkSetup through a TURN server on

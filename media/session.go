@@ -466,7 +466,14 @@ func (s *Session) Started() {
 
 func (s *Session) onLocalCandidate(c *webrtc.ICECandidate) {
 	if c == nil {
-		return // gathering is complete; XEP-0176 has no end-of-candidates
+		// Gathering is complete; XEP-0176 has no end-of-candidates. With
+		// RelayOnly and no candidate, no TURN server granted an
+		// allocation (unreachable, or the credentials refused): ICE will
+		// fail, and this is why.
+		if s.cfg.RelayOnly && s.stats.localCount() == 0 {
+			s.log.Warn("media: relay only, and no TURN server gave a relayed candidate", "turn_servers", len(s.cfg.ICEServers))
+		}
+		return
 	}
 	cand, err := sdp.CandidateToJingle(c.ToJSON().Candidate)
 	if err != nil {
