@@ -75,8 +75,14 @@ type Config struct {
 	// nil means DefaultCodecs.
 	Codecs []Codec
 	// ICEServers are the STUN and TURN servers (from XEP-0215 external
-	// service discovery, later); none gathers host candidates only.
+	// service discovery: extdisco.ICEServers); none gathers host
+	// candidates only.
 	ICEServers []webrtc.ICEServer
+	// RelayOnly gathers relayed candidates only (ICE transport policy
+	// "relay"): the media go through a TURN server of ICEServers or not
+	// at all. Without a TURN server that grants an allocation there is no
+	// local candidate, and ICE fails once its timeouts pass.
+	RelayOnly bool
 	// LoopbackOnly gathers only UDP over IPv4 loopback and never mDNS:
 	// for tests and demos on one machine.
 	LoopbackOnly bool
@@ -171,11 +177,21 @@ func NewSession(cfg Config) (*Session, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
+	if cfg.RelayOnly {
+		// pion waits 2 s before it selects a relayed pair, in case a
+		// better one succeeds; with relayed candidates only there is
+		// none to wait for.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	if cfg.Configure != nil {
 		cfg.Configure(&se)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(&m), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers})
+	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
+	if cfg.RelayOnly {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -450,7 +466,14 @@ func (s *Session) Started() {
 
 func (s *Session) onLocalCandidate(c *webrtc.ICECandidate) {
 	if c == nil {
-		return // gathering is complete; XEP-0176 has no end-of-candidates
+		// Gathering is complete; XEP-0176 has no end-of-candidates. With
+		// RelayOnly and no candidate, no TURN server granted an
+		// allocation (unreachable, or the credentials refused): ICE will
+		// fail, and this is why.
+		if s.cfg.RelayOnly && s.stats.localCount() == 0 {
+			s.log.Warn("media: relay only, and no TURN server gave a relayed candidate", "turn_servers", len(s.cfg.ICEServers))
+		}
+		return
 	}
 	cand, err := sdp.CandidateToJingle(c.ToJSON().Candidate)
 	if err != nil {

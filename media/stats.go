@@ -86,6 +86,7 @@ func newCounters() *counters { return &counters{} }
 func (c *counters) setState(s State) { c.mu.Lock(); c.state = s; c.mu.Unlock() }
 func (c *counters) setCodec(k Codec) { c.mu.Lock(); c.codec = k; c.mu.Unlock() }
 func (c *counters) localCandidate()  { c.mu.Lock(); c.local++; c.mu.Unlock() }
+func (c *counters) localCount() int  { c.mu.Lock(); defer c.mu.Unlock(); return c.local }
 func (c *counters) dropped()         { c.mu.Lock(); c.droppedN++; c.mu.Unlock() }
 func (c *counters) sinkFailed(err error) {
 	c.mu.Lock()

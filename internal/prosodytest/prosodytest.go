@@ -61,6 +61,30 @@ type Options struct {
 	// server setting and falls back to DOMAIN:5222, as Dino does. Start
 	// fails with ErrPortInUse when something already listens there.
 	Port int
+	// ExternalServices, when set, makes the server offer a STUN and a
+	// TURN server through XEP-0215 (mod_external_services); off by
+	// default.
+	ExternalServices *ExternalServices
+}
+
+// ExternalServices are the STUN and TURN services the server offers
+// through XEP-0215, both over UDP at Host:Port (a TURN server answers STUN
+// binding requests too, as internal/turntest's does). For the TURN service
+// Prosody computes TURN REST credentials from Secret: username
+// "EXPIRES:USER", password base64(HMAC-SHA1(Secret, username)), valid for
+// TTL, and marks it restricted.
+type ExternalServices struct {
+	// Host and Port are the address of the STUN and TURN server.
+	Host string
+	Port int
+	// Secret is the secret shared with the TURN server.
+	Secret string
+	// User is the user part of the TURN username; "" leaves the username
+	// the expiry alone.
+	User string
+	// TTL is how long the credentials are valid; 0 is Prosody's default,
+	// one day.
+	TTL time.Duration
 }
 
 // ErrPortInUse is returned by Start when Options.Port is taken.
@@ -413,6 +437,15 @@ func (s *Server) start(ctx context.Context) error {
 	}
 }
 
+// extTTL is the TTL of the external services in whole seconds, 0 for the
+// default.
+func extTTL(e *ExternalServices) int {
+	if e == nil || e.TTL <= 0 {
+		return 0
+	}
+	return int((e.TTL + time.Second - 1) / time.Second)
+}
+
 func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts Options) error {
 	for _, d := range []string{"data", "certs"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o750); err != nil {
@@ -438,7 +471,7 @@ func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts 
 	err := configTemplate.Execute(&buf, map[string]any{
 		"Dir": s.Dir, "Domain": s.Domain, "Host": host, "Port": ports[0], "TLSPort": ports[1],
 		"Cert": cert, "Key": key, "Log": s.logFile, "Level": level, "Root": os.Geteuid() == 0,
-		"S2S": opts.S2S,
+		"S2S": opts.S2S, "Ext": opts.ExternalServices, "ExtTTL": extTTL(opts.ExternalServices),
 	})
 	if err != nil {
 		return fmt.Errorf("prosodytest: %w", err)
@@ -452,7 +485,8 @@ func (s *Server) writeFiles(ctx context.Context, host string, ports []int, opts 
 // The server's configuration: loopback only, no s2s (unless S2S: then
 // dialback, TLS where the peer offers it, hosts from /etc/hosts), no HTTP, carbons,
 // archive and offline storage on, plaintext allowed because it listens on
-// loopback only. Two settings change only how fast it goes, never what it
+// loopback only, and with ExternalServices mod_external_services with a
+// STUN and a TURN service (the TURN one with its secret). Two settings change only how fast it goes, never what it
 // does:
 //   - Nagle off: with it every TLS login stalls about 45 ms.
 //   - generational garbage collection (Lua 5.4; an older Lua logs an error
@@ -486,9 +520,13 @@ network_settings = { nagle = false }
 gc = { mode = "generational" }
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "presence"; "message"; "iq";
-	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";{{if .S2S}} "dialback";{{end}}
+	"carbons"; "mam"; "offline"; "ping"; "smacks"; "posix";{{if .S2S}} "dialback";{{end}}{{if .Ext}} "external_services";{{end}}
 }
-{{if not .S2S}}modules_disabled = { "s2s" }
+{{with .Ext}}external_services = {
+	{ type = "stun", transport = "udp", host = {{printf "%q" .Host}}, port = {{.Port}} };
+	{ type = "turn", transport = "udp", host = {{printf "%q" .Host}}, port = {{.Port}}, secret = {{printf "%q" .Secret}}{{if .User}}, username = {{printf "%q" .User}}{{end}}{{if $.ExtTTL}}, ttl = {{$.ExtTTL}}{{end}} };
+}
+{{end}}{{if not .S2S}}modules_disabled = { "s2s" }
 {{end}}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
