@@ -58,6 +58,15 @@ func TestCallPCMU(t *testing.T) {
 	if st.SelectedPair == "" || len(st.Pairs) == 0 || st.SRTP == "" {
 		t.Errorf("caller stats: selected pair %q, %d pairs, SRTP %q: want them all", st.SelectedPair, len(st.Pairs), st.SRTP)
 	}
+	// The pairs name their candidates as the selected pair does, so that
+	// the media log shows which of them ICE chose.
+	chosen := false
+	for _, p := range st.Pairs {
+		chosen = chosen || p.Local+" <-> "+p.Remote == st.SelectedPair
+	}
+	if !chosen {
+		t.Errorf("caller stats: no pair of %v is the selected %q", st.Pairs, st.SelectedPair)
+	}
 	if st.PacketsSent < callFrames || st.BytesSent != 160*st.PacketsSent || st.PacketsReceived < callFrames || st.PacketsDropped != 0 {
 		t.Errorf("caller stats: %d sent (%d bytes), %d received, %d dropped", st.PacketsSent, st.BytesSent, st.PacketsReceived, st.PacketsDropped)
 	}

@@ -188,7 +188,9 @@ func (s *Session) Stats() Stats {
 	candidates := map[string]string{}
 	for _, v := range report {
 		if cs, ok := v.(webrtc.ICECandidateStats); ok {
-			candidates[cs.ID] = fmt.Sprintf("%s %s %s:%d", cs.NetworkType, cs.CandidateType, cs.IP, cs.Port)
+			// Protocol, as candidateString writes the selected pair: pion
+			// leaves NetworkType (the interface's kind) empty.
+			candidates[cs.ID] = fmt.Sprintf("%s %s %s:%d", cs.Protocol, cs.CandidateType, cs.IP, cs.Port)
 		}
 	}
 	for _, v := range report {
