@@ -72,6 +72,10 @@ type Config struct {
 	// Position, when set, keeps the archive position instead of StateFile
 	// (in the application's own database, say).
 	Position ArchivePosition
+	// Media turns on audio for the calls of this device (see MediaConfig).
+	// Nil: signalling only, and a Jingle session-initiate for a call
+	// answered here is refused with <unsupported-applications/>.
+	Media *MediaConfig
 }
 
 // Recorder records every event of every call, before it is delivered: a
@@ -170,6 +174,9 @@ type Client struct {
 	extra         *mux.ServeMux // of cfg.MuxOptions; nil without any
 	status        Status
 	statusChanged chan struct{} // closed and replaced at each change of status
+	// media holds the media session of each call that has one, by call
+	// id: written by the loop, read by MediaStats.
+	media map[string]*callMedia
 }
 
 // sess returns the current session.
