@@ -15,6 +15,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jmi-xmpp/jmi/client"
 	"github.com/jmi-xmpp/jmi/media"
 )
 
@@ -100,12 +101,14 @@ func codecRate() int { return media.DefaultCodecs[0].ClockRate }
 
 // checkSource opens SOURCE as the call would, and closes it.
 func checkSource(source string) error {
-	src, closeSource, err := media.ParseSource(source)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+	if !strings.HasPrefix(source, "tone:") {
+		if _, err := os.Stat(source); errors.Is(err, fs.ErrNotExist) {
 			return errors.New("no such file (want tone:HZ, tone:HZ:DBFS or a WAV file)")
 		}
-		return errors.Unwrap(err)
+	}
+	src, closeSource, err := media.ParseSource(source)
+	if err != nil {
+		return err
 	}
 	defer closeSource()
 	if w, ok := src.(*media.WAVReader); ok && w.Rate != codecRate() {
@@ -305,7 +308,6 @@ type mediaCall struct {
 	last      media.Stats // at the previous status line
 	haveLast  bool
 	connected bool
-	ended     bool
 }
 
 // mediaView prints the media of the calls: lines for a person among the
@@ -315,7 +317,6 @@ type mediaView struct {
 	out, log io.Writer
 	json     bool
 	detail   bool // --media-log
-	now      func() time.Time
 	// stats returns the media state of a call (client.Call.MediaStats).
 	stats func(id string) (media.Stats, bool)
 	calls map[string]*mediaCall
@@ -449,10 +450,8 @@ func (v *mediaView) handle(it mediaItem) {
 		case media.StateFailed:
 			human = failedText(c.ice, c.dtls)
 		case media.StateClosed:
-			if c.ended {
-				return
-			}
-			c.ended = true
+			// The last event of the session: the view forgets the call.
+			delete(v.calls, it.id)
 			if ok {
 				c.last, c.haveLast = st, true
 			}
@@ -489,9 +488,6 @@ func (v *mediaView) tick(now time.Time, ids []string) {
 		c.last, c.haveLast = st, true
 	}
 }
-
-// forget drops what the view remembers of call id, whose end was shown.
-func (v *mediaView) forget(id string) { delete(v.calls, id) }
 
 // logStats prints the --media-log lines of a call's state.
 func (v *mediaView) logStats(at time.Time, id string, st media.Stats) {
@@ -611,4 +607,69 @@ func endedText(c *mediaCall) string {
 func candidateText(ev media.Event) string {
 	c := ev.Candidate
 	return fmt.Sprintf("%s %s %s:%d (priority %d, content %s)", c.Protocol, c.Type, c.IP, c.Port, c.Priority, ev.Content)
+}
+
+// mediaSetup is the audio of one jmi call or jmi listen: the client's
+// MediaConfig, the queue its events come through, and the recordings.
+type mediaSetup struct {
+	flags mediaFlags
+	queue *mediaQueue
+	rec   *recordings // nil without --record
+}
+
+// newMediaSetup returns the audio of the command, nil with --no-media.
+// firstExact: the first call records to --record's FILE itself.
+func newMediaSetup(m mediaFlags, firstExact bool) *mediaSetup {
+	if m.noMedia {
+		return nil
+	}
+	ms := &mediaSetup{flags: m, queue: newMediaQueue()}
+	if m.record != "" {
+		ms.rec = &recordings{base: m.record, firstExact: firstExact}
+	}
+	return ms
+}
+
+// config is the client's MediaConfig.
+func (ms *mediaSetup) config() *client.MediaConfig {
+	if ms == nil {
+		return nil
+	}
+	cfg := &client.MediaConfig{
+		Source:       func(string) (media.Source, error) { return ms.flags.source() },
+		LoopbackOnly: ms.flags.ice,
+		OnEvent: func(id string, ev media.Event) {
+			ms.queue.push(mediaItem{id: id, at: time.Now(), ev: ev})
+		},
+	}
+	if ms.rec != nil {
+		cfg.Sink = func(id string) (media.Sink, error) {
+			r, err := ms.rec.create(id)
+			if err != nil {
+				return nil, err
+			}
+			ms.queue.push(mediaItem{id: id, at: time.Now(), note: r.name})
+			return r, nil
+		}
+	}
+	return cfg
+}
+
+// ready is signalled when media items wait; nil (never ready) without
+// media.
+func (ms *mediaSetup) ready() <-chan struct{} {
+	if ms == nil {
+		return nil
+	}
+	return ms.queue.ready
+}
+
+// ticker returns the channel of the status lines; nil without media. The
+// caller stops the ticker (nil without media).
+func (ms *mediaSetup) ticker() (<-chan time.Time, func()) {
+	if ms == nil {
+		return nil, func() {}
+	}
+	t := time.NewTicker(audioStatusEvery)
+	return t.C, t.Stop
 }
