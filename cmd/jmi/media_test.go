@@ -264,8 +264,8 @@ func hostileStats() media.Stats {
 		State: media.StateConnected, ICE: webrtc.ICEConnectionStateConnected, DTLS: webrtc.DTLSTransportStateConnected,
 		SRTP: "SRTP_AES128_CM_HMAC_SHA1_80", Codec: media.PCMU,
 		SelectedPair: "udp4 host 127.0.0.1:5000 <-> udp4 host \x1b[2J127.0.0.1:5001",
-		Pairs: []media.CandidatePair{{Local: "udp4 host 127.0.0.1:5000", Remote: "udp4 host \x1b[2J127.0.0.1:5001", State: "succeeded", Nominated: true, RTT: 0.0004}},
-		PacketsSent: 150, BytesSent: 24000, PacketsReceived: 149, BytesReceived: 23840, PacketsDropped: 2, PacketsLost: 1,
+		Pairs:        []media.CandidatePair{{Local: "udp4 host 127.0.0.1:5000", Remote: "udp4 host \x1b[2J127.0.0.1:5001", State: "succeeded", Nominated: true, RTT: 0.0004}},
+		PacketsSent:  150, BytesSent: 24000, PacketsReceived: 149, BytesReceived: 23840, PacketsDropped: 2, PacketsLost: 1,
 		SentLevel: -23, ReceivedLevel: -23, LocalCandidates: 1,
 	}
 }
