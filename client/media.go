@@ -1,8 +1,15 @@
 package client
 
 import (
+	"bytes"
+	"encoding/xml"
+
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/media"
 	"github.com/pion/webrtc/v4"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/disco/info"
+	"mellium.im/xmpp/stanza"
 )
 
 // MediaConfig turns on audio: the calls this device is in carry voice over
@@ -59,4 +66,43 @@ func (h *Call) MediaStats() (media.Stats, bool) {
 type callMedia struct {
 	sess    *media.Session
 	closers []func() error
+}
+
+// mediaFeatures are the features of media: none without Config.Media.
+func (c *Client) mediaFeatures() []info.Feature {
+	if c.cfg.Media == nil {
+		return nil
+	}
+	return []info.Feature{{Var: jmi.NSJingle}, {Var: nsJingleRTP}, {Var: nsJingleRTPAudio}, {Var: nsJingleICEUDP}, {Var: nsJingleDTLS}}
+}
+
+// handleJingleIQ takes a Jingle IQ set from the application's mux (New),
+// rebuilt as it came off the stream, to the same answers as on Dial's own
+// stream.
+func (c *Client) handleJingleIQ(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	var b bytes.Buffer
+	enc := xml.NewEncoder(&b)
+	outer := iq.StartElement()
+	err := enc.EncodeToken(outer)
+	if err == nil {
+		err = enc.EncodeToken(*start)
+	}
+	if err == nil {
+		_, err = xmlstream.Copy(enc, t)
+	}
+	if err == nil {
+		err = enc.EncodeToken(outer.End())
+	}
+	if err == nil {
+		err = enc.Flush()
+	}
+	in := inIQ{from: iq.From.String(), to: iq.To.String(), id: iq.ID, typ: string(iq.Type), payload: start.Copy()}
+	if err == nil {
+		in, err = parseIQ(b.Bytes())
+	}
+	if err != nil {
+		c.log.Warn("reading a Jingle IQ", "from", in.from, "id", in.id, "err", err)
+		return c.replyError(t, in, "modify", "bad-request", nil)
+	}
+	return c.jingleIQWithMedia(t, in)
 }

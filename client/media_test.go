@@ -1,0 +1,368 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/internal/rawxmpp"
+	"github.com/jmi-xmpp/jmi/media"
+	"mellium.im/xmpp/disco"
+)
+
+// heard is a Sink that keeps what a call side heard, and says when it has
+// heard enough to measure.
+type heard struct {
+	mu      sync.Mutex
+	samples []int16
+	rate    int
+	want    int
+	enough  chan struct{}
+	once    sync.Once
+}
+
+func newHeard(want time.Duration) *heard {
+	return &heard{want: int(want / media.FrameDuration), enough: make(chan struct{})}
+}
+
+func (h *heard) WriteFrame(s []int16, rate int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rate = rate
+	if len(h.samples) < h.want*media.FrameSamples(rate) {
+		h.samples = append(h.samples, s...)
+	} else {
+		h.once.Do(func() { close(h.enough) })
+	}
+	return nil
+}
+
+// frequency is the frequency of the tone heard, from its second half (the
+// first frames may be cut).
+func (h *heard) frequency() float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return media.Frequency(h.samples[len(h.samples)/2:], h.rate)
+}
+
+// mediaSide is one device with media in a test: a tone to send, what it
+// heard per call, and when each call's media closed.
+type mediaSide struct {
+	name   string
+	tone   float64
+	mu     sync.Mutex
+	heard  map[string]*heard
+	closed map[string]chan struct{}
+	// sources counts the Sources asked for: a device that did not answer
+	// must never start media.
+	sources int
+	log     *logBuffer
+}
+
+func newMediaSide(name string, tone float64) *mediaSide {
+	return &mediaSide{name: name, tone: tone, heard: map[string]*heard{}, closed: map[string]chan struct{}{}, log: &logBuffer{}}
+}
+
+func (s *mediaSide) config() *MediaConfig {
+	return &MediaConfig{
+		LoopbackOnly: true,
+		Source: func(id string) (media.Source, error) {
+			s.mu.Lock()
+			s.sources++
+			s.mu.Unlock()
+			return &media.Tone{Frequency: s.tone}, nil
+		},
+		Sink: func(id string) (media.Sink, error) { return s.heardOn(id), nil },
+		OnEvent: func(id string, ev media.Event) {
+			if ev.Kind == media.EventState && ev.State == media.StateClosed {
+				close(s.closedOn(id))
+			}
+		},
+	}
+}
+
+func (s *mediaSide) heardOn(id string) *heard {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.heard[id] == nil {
+		s.heard[id] = newHeard(time.Second)
+	}
+	return s.heard[id]
+}
+
+func (s *mediaSide) closedOn(id string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed[id] == nil {
+		s.closed[id] = make(chan struct{})
+	}
+	return s.closed[id]
+}
+
+func (s *mediaSide) sourceCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sources
+}
+
+// mediaDevice logs who/resource in with media, its log kept in side.log.
+func (w *world) mediaDevice(t testing.TB, who, resource string, side *mediaSide) *Client {
+	t.Helper()
+	cfg := w.config(who, resource)
+	cfg.Media = side.config()
+	cfg.Logger = slog.New(slog.NewTextHandler(side.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return w.login(t, cfg)
+}
+
+// waitClosed waits until the media of call id closed on side.
+func waitClosed(t testing.TB, side *mediaSide, id string) {
+	t.Helper()
+	select {
+	case <-side.closedOn(id):
+	case <-time.After(eventWait):
+		t.Fatalf("%s: the media of call %s did not close", side.name, id)
+	}
+}
+
+// checkConnected checks what MediaStats shows of a call with media under
+// way.
+func checkConnected(t testing.TB, name string, c *Client, id string) {
+	t.Helper()
+	st, ok := c.CallByID(id).MediaStats()
+	if !ok {
+		t.Fatalf("%s: no media stats for call %s", name, id)
+	}
+	if st.Codec != media.PCMU || st.PacketsSent == 0 || st.PacketsReceived == 0 || st.SelectedPair == "" || st.State != media.StateConnected {
+		t.Errorf("%s: media %+v, want PCMU connected with packets both ways and a selected pair", name, st)
+	}
+	t.Logf("%s: %s, %s, sent %d received %d dropped %d lost %d, pair %s", name, st.Codec, st.SRTP, st.PacketsSent, st.PacketsReceived, st.PacketsDropped, st.PacketsLost, st.SelectedPair)
+}
+
+// TestE2EMediaCall: Romeo calls with a 440 Hz tone, Juliet's phone answers
+// with 660 Hz, her tablet rings and stops and never starts media; each side
+// hears the other's tone over Jingle RTP, MediaStats shows PCMU, packets
+// both ways and a selected pair. Hanging up on either side sends
+// session-terminate and finish, and ends both calls and both media
+// sessions. No goroutine outlives Close.
+func TestE2EMediaCall(t *testing.T) {
+	onEveryServer(t, func(t *testing.T, srv testServer) {
+		w := newWorldOn(t, srv)
+		before := runtime.NumGoroutine()
+		orchard, phone, tablet := newMediaSide("romeo", 440), newMediaSide("phone", 660), newMediaSide("tablet", 550)
+		romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+		juliet := w.mediaDevice(t, "juliet", "phone", phone)
+		other := w.mediaDevice(t, "juliet", "tablet", tablet)
+		sides := map[*Client]*mediaSide{romeo: orchard, juliet: phone}
+
+		for _, hangUp := range []*Client{romeo, juliet} {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*eventWait)
+			id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitEvent(t, juliet, "incoming on the phone", is(call.EventIncoming, id), eventWait)
+			waitEvent(t, other, "incoming on the tablet", is(call.EventIncoming, id), eventWait)
+			began := time.Now()
+			if err := juliet.CallByID(id).Answer(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitEvent(t, romeo, "proceeded", is(call.EventProceeded, id), eventWait)
+			waitEvent(t, other, "answered elsewhere", is(call.EventProceeded, id), eventWait)
+			for c, side := range sides {
+				select {
+				case <-side.heardOn(id).enough:
+				case <-time.After(eventWait):
+					st, _ := c.CallByID(id).MediaStats()
+					t.Fatalf("%s heard no second of audio within %s: %+v", side.name, eventWait, st)
+				}
+			}
+			t.Logf("a second of audio heard on both sides %s after the answer", time.Since(began).Round(time.Millisecond))
+			for c, side := range sides {
+				want := 1100 - side.tone // the other side's tone
+				if got := side.heardOn(id).frequency(); math.Abs(got-want) > 5 {
+					t.Errorf("%s heard %.1f Hz, want %.0f", side.name, got, want)
+				}
+				checkConnected(t, side.name, c, id)
+			}
+			if _, ok := other.CallByID(id).MediaStats(); ok || tablet.sourceCount() != 0 {
+				t.Error("the tablet, which did not answer, has media")
+			}
+
+			if err := hangUp.CallByID(id).HangUp(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			for c := range sides {
+				waitEvent(t, c, "finished", is(call.EventFinished, id), eventWait)
+			}
+			waitEvent(t, other, "finished on the tablet", is(call.EventFinished, id), eventWait)
+			for c, side := range sides {
+				waitClosed(t, side, id)
+				if _, ok := c.CallByID(id).MediaStats(); ok {
+					t.Errorf("%s: media stats after the call ended", side.name)
+				}
+			}
+			// What went on the wire: the side that hung up sent finish and
+			// session-terminate; the other received the session-terminate.
+			hanger, far := sides[hangUp], orchard
+			if hangUp == romeo {
+				far = phone
+			}
+			if !logHas(hanger.log, "msg=sent", "kind=finish", "sid="+id) {
+				t.Errorf("%s sent no finish for %s", hanger.name, id)
+			}
+			if !logHas(far.log, `msg="Jingle received"`, "action=session-terminate", "sid="+id) {
+				t.Errorf("%s received no session-terminate for %s", far.name, id)
+			}
+			cancel()
+		}
+		for _, c := range []*Client{romeo, juliet, other} {
+			c.Close()
+		}
+		checkNoGoroutineLeak(t, before)
+	})
+}
+
+// logHas says a line of the log has every one of parts.
+func logHas(log *logBuffer, parts ...string) bool {
+	for _, line := range strings.Split(log.String(), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNoGoroutineLeak waits until no more goroutines run than before.
+func checkNoGoroutineLeak(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(eventWait)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf)
+		}
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling the count with a deadline: there is no event to wait on
+	}
+}
+
+// TestE2EMediaRefusals: with media on, a session-initiate that is not the
+// one this device expects is refused (XEP-0166 §7.2, <unknown-session/>),
+// and the real call is untouched: one from a stranger with the call's sid,
+// one from another device of the caller, one on the tablet that did not
+// answer, one for a sid that names no call, and a malformed one.
+func TestE2EMediaRefusals(t *testing.T) {
+	w := newWorld(t)
+	d := w.srv.Domain()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone, tablet := newMediaSide("romeo", 440), newMediaSide("phone", 660), newMediaSide("tablet", 550)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	other := w.mediaDevice(t, "juliet", "tablet", tablet)
+	tybalt := w.raw(t, "tybalt", "sword")
+	desk := w.raw(t, w.users["romeo"], "desk")
+
+	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+	if err := juliet.CallByID(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-phone.heardOn(id).enough:
+	case <-ctx.Done():
+		t.Fatal("the phone heard nothing")
+	}
+	unknownSession := iqIs("error", "<item-not-found", "<unknown-session xmlns='urn:xmpp:jingle:errors:1'")
+	phoneJID, tabletJID := "juliet@"+d+"/phone", "juliet@"+d+"/tablet"
+	for i, tc := range []struct {
+		what string
+		from *rawxmpp.Conn
+		to   string
+		sid  string
+	}{
+		{"from a stranger", tybalt, phoneJID, id},
+		{"from another device of the caller", desk, phoneJID, id},
+		{"on the device that did not answer", desk, tabletJID, id},
+		{"for no call", desk, phoneJID, "no-such-call"},
+	} {
+		iqID := fmt.Sprintf("x%d", i)
+		got, err := tc.from.IQ(ctx, iqID, dinoInitiate(iqID, tc.from.JID(), tc.to, tc.sid))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.what, err)
+		}
+		if err := unknownSession(got); err != nil {
+			t.Errorf("session-initiate %s: %v: %s", tc.what, err, got.Raw)
+		}
+	}
+	got, err := desk.IQ(ctx, "bad", `<iq type='set' id='bad' to='`+phoneJID+`'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate'/></iq>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := iqIs("error", "<bad-request")(got); err != nil {
+		t.Errorf("malformed session-initiate: %v: %s", err, got.Raw)
+	}
+	checkConnected(t, "romeo", romeo, id)
+	checkConnected(t, "phone", juliet, id)
+	if _, ok := other.CallByID(id).MediaStats(); ok || tablet.sourceCount() != 0 {
+		t.Error("the tablet has media")
+	}
+}
+
+// TestE2EMediaFeatures: disco#info and the capabilities list the Jingle
+// features exactly when media is on, so that Dino and Conversations offer a
+// call button only then; the caps hash differs accordingly.
+func TestE2EMediaFeatures(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	on := w.mediaDevice(t, "juliet", "phone", newMediaSide("phone", 660))
+	off := w.device(t, "juliet", "tablet")
+	asker := w.device(t, "romeo", "orchard")
+	want := []string{"urn:xmpp:jingle:1", nsJingleRTP, nsJingleRTPAudio, nsJingleICEUDP, nsJingleDTLS}
+	for _, tc := range []struct {
+		c    *Client
+		want bool
+	}{{on, true}, {off, false}} {
+		info, err := disco.GetInfo(ctx, "", tc.c.Account(), asker.sess())
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := map[string]bool{}
+		for _, f := range info.Features {
+			has[f.Var] = true
+		}
+		for _, f := range want {
+			if has[f] != tc.want {
+				t.Errorf("%s: lists %s: %v, want %v", tc.c.Account(), f, has[f], tc.want)
+			}
+		}
+		// The node of the caps names the same list.
+		node := CapsNode + "#" + tc.c.capsVer()
+		byNode, err := disco.GetInfo(ctx, node, tc.c.Account(), asker.sess())
+		if err != nil {
+			t.Fatalf("%s: disco#info of node %s: %v", tc.c.Account(), node, err)
+		}
+		if len(byNode.Features) != len(info.Features) {
+			t.Errorf("%s: the caps node lists %d features, disco#info %d", tc.c.Account(), len(byNode.Features), len(info.Features))
+		}
+	}
+	if on.capsVer() == off.capsVer() {
+		t.Error("the caps hash is the same with media on and off")
+	}
+}
