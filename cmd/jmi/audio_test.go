@@ -104,7 +104,7 @@ func TestAudioCallListen(t *testing.T) {
 	heardTone(t, recorded[0], 440)
 	for _, p := range []*killProc{caller, listen} {
 		out := p.text()
-		for _, want := range []string{"stdout: ", "audio: recording to ", "audio: connected, PCMU, udp4 host 127.0.0.1:", "audio: ended, "} {
+		for _, want := range []string{"stdout: ", "audio: recording to ", "audio: connected, PCMU, udp host 127.0.0.1:", "audio: ended; "} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the output lacks %q:\n%s", want, out)
 			}
@@ -113,8 +113,8 @@ func TestAudioCallListen(t *testing.T) {
 			t.Errorf("the output lacks a line of audio flowing both ways:\n%s", out)
 		}
 	}
-	for _, want := range []string{"local candidate udp", "ICE connected", "DTLS connected", "selected pair udp4 host 127.0.0.1:",
-		"SRTP SRTP_AES128_CM_HMAC_SHA1_80", "RTP PCMU: sent ", "dropped 0"} {
+	for _, want := range []string{"local candidate udp", "ICE connected", "DTLS connected", "selected pair udp host 127.0.0.1:",
+		"SRTP SRTP_", "RTP PCMU: sent ", "dropped 0"} {
 		if !strings.Contains(caller.text(), "stderr: ") || !strings.Contains(caller.text(), want) {
 			t.Errorf("jmi call --media-log lacks %q:\n%s", want, caller.text())
 		}

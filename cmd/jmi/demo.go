@@ -621,7 +621,7 @@ func (d *demo) audio(ctx context.Context) error {
 			return err
 		}
 		if st, ok := dev.c.CallByID(h.ID()).MediaStats(); ok {
-			d.printf(dev.name, "%s", clean(connectedText(st, true)))
+			d.printf(dev.name, "media: %s over %s  (%s)", codecName(st), clean(st.SelectedPair), clean(shortID(h.ID())))
 		}
 	}
 	for _, pair := range [][2]*device{{d.romeo, d.phone}, {d.phone, d.romeo}} {

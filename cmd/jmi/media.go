@@ -599,7 +599,9 @@ func endedText(c *mediaCall) string {
 		return "audio: ended"
 	}
 	st := c.last
-	return fmt.Sprintf("audio: ended, %d packets received (%d dropped, %d lost), %d sent", st.PacketsReceived, st.PacketsDropped, st.PacketsLost, st.PacketsSent)
+	// The client forgets the media session as it closes it: the counts
+	// are those of the last status line.
+	return fmt.Sprintf("audio: ended; at the last count %d packets received (%d dropped, %d lost), %d sent", st.PacketsReceived, st.PacketsDropped, st.PacketsLost, st.PacketsSent)
 }
 
 // candidateText is a local candidate as the media log shows it: "udp4

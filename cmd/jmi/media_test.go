@@ -307,7 +307,7 @@ func TestMediaViewHuman(t *testing.T) {
 07:50:02  audio: connected, PCMU, udp4 host 127.0.0.1:5000 <-> udp4 host \x1b[2J127.0.0.1:5001  (c1\n12:00)
 07:50:02  audio: the other side's audio arrives  (c1\n12:00)
 07:50:04  audio: PCMU, receiving, -23 dBFS, sending, -23 dBFS (149 packets in, 150 out)  (c1\n12:00)
-07:50:05  audio: ended, 149 packets received (2 dropped, 1 lost), 150 sent  (c1\n12:00)
+07:50:05  audio: ended; at the last count 149 packets received (2 dropped, 1 lost), 150 sent  (c1\n12:00)
 `
 	if out.String() != want {
 		t.Errorf("human output:\n%s\nwant:\n%s", out.String(), want)
