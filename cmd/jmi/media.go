@@ -23,23 +23,31 @@ const mediaHelp = `Audio (answered calls carry voice over Jingle RTP; no sound c
   --play SOURCE    what the other side hears: tone:HZ, tone:HZ:DBFS, or a
                    WAV file (16-bit PCM, mono, 8000 Hz) played once, then
                    silence (default tone:440, quiet: -20 dBFS)
-  --record FILE    record what is heard to FILE, a 16-bit PCM WAV file at
-                   the codec's rate (8000 Hz)%s; an existing file is never
-                   overwritten
-  --media-log      the media's details on standard error: ICE candidates
+%s  --media-log      the media's details on standard error: ICE candidates
                    and pairs, the selected pair, DTLS and SRTP state, RTP
                    counts (sent, received, dropped, lost)
   --ice-loopback   gather ICE candidates on 127.0.0.1 only (both sides on
                    this machine, as with jmi demo --serve)
   --no-media       signalling only: no Jingle session, no audio
 While a call is up, a line every few seconds shows the audio as it flows:
-"audio: PCMU, receiving, -23 dBFS, sending, -20 dBFS (99 packets in, 100 out)".
+"audio: PCMU, receiving, -23 dBFS, sending, -20 dBFS (99 packets in, 100 out)";
+with --json, media and media_stats objects (see the README).
+
 `
 
 // recordCallHelp and recordListenHelp say how --record names its files.
 const (
-	recordCallHelp   = ` (a call this one moves to or is replaced by goes to FILE with its call id before the extension)`
-	recordListenHelp = `; each call has its own file: its call id goes before the extension (heard.wav: heard-ID.wav)`
+	recordCallHelp = `  --record FILE    record what is heard to FILE, 16-bit PCM WAV at the
+                   codec's rate (8000 Hz); a FILE that exists is refused. A
+                   call this one is moved to (or replaced by, when both
+                   called at once) records to FILE with its call id before
+                   the extension
+`
+	recordListenHelp = `  --record FILE    record what is heard in each call to its own file: FILE
+                   with the call id before the extension (heard.wav:
+                   heard-ID.wav), 16-bit PCM WAV at the codec's rate (8000
+                   Hz); a name taken gets -2, -3…: no file is overwritten
+`
 )
 
 // defaultPlay is what --play sends when not given: a quiet tone, so that
