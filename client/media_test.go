@@ -366,3 +366,171 @@ func TestE2EMediaFeatures(t *testing.T) {
 		t.Error("the caps hash is the same with media on and off")
 	}
 }
+
+// waitHeard waits until side heard a second of call id, and checks it was
+// the tone want.
+func waitHeard(t testing.TB, side *mediaSide, id string, want float64) {
+	t.Helper()
+	select {
+	case <-side.heardOn(id).enough:
+	case <-time.After(eventWait):
+		t.Fatalf("%s heard no second of call %s within %s", side.name, id, eventWait)
+	}
+	if got := side.heardOn(id).frequency(); math.Abs(got-want) > 5 {
+		t.Errorf("%s heard %.1f Hz on call %s, want %.0f", side.name, got, id, want)
+	}
+}
+
+// TestE2EMediaEndsAlone: each of the two hang-ups deployed clients send
+// alone ends the call and its media on both sides: a session-terminate
+// without finish (Dino 0.4.2, Conversations), and a finish without
+// session-terminate (jmi without media, or a session lost on the way).
+func TestE2EMediaEndsAlone(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	for _, alone := range []string{"session-terminate", "finish"} {
+		id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+		if err := juliet.CallByID(id).Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitHeard(t, phone, id, 440)
+		waitHeard(t, orchard, id, 660)
+		if alone == "session-terminate" {
+			// Romeo's device sends what Dino sends, behind the back of its
+			// own Jingle engine.
+			st, err := sessionTerminate(juliet.Account(), id, "cancel")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := romeo.sendRaw(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			// A finish alone, behind the back of Romeo's engines, which
+			// would send session-terminate with it.
+			finish := `<message to='` + juliet.Account().String() + `' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='` + id + `'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish><store xmlns='urn:xmpp:hints'/></message>`
+			if err := romeo.sendRaw(ctx, finish); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev := waitEvent(t, juliet, "finished", is(call.EventFinished, id), eventWait)
+		if alone == "session-terminate" && ev.Reason != "cancel" {
+			t.Errorf("ended by session-terminate with reason %q, want cancel", ev.Reason)
+		}
+		waitEvent(t, romeo, "finished", is(call.EventFinished, id), eventWait)
+		waitClosed(t, phone, id)
+		waitClosed(t, orchard, id)
+	}
+}
+
+// TestE2EMediaMigration: Juliet's phone calls Romeo, then moves the call to
+// her tablet (XEP-0353 §4.2): the media moves with it. The old session's
+// media closes on both sides, and Romeo hears the tablet on the new call.
+func TestE2EMediaMigration(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone, tablet := newMediaSide("romeo", 440), newMediaSide("phone", 660), newMediaSide("tablet", 550)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	other := w.mediaDevice(t, "juliet", "tablet", tablet)
+	old, err := callID(juliet.Call(ctx, w.bare("romeo")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), eventWait)
+	if err := romeo.CallByID(old).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, orchard, old, 660)
+	moved, err := callID(other.Call(ctx, w.bare("romeo")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, phone, old)
+	waitClosed(t, orchard, old)
+	waitHeard(t, orchard, moved, 550)
+	waitHeard(t, tablet, moved, 440)
+	checkConnected(t, "romeo", romeo, moved)
+	checkConnected(t, "tablet", other, moved)
+	if _, ok := romeo.CallByID(old).MediaStats(); ok {
+		t.Error("romeo: the old call still has media")
+	}
+}
+
+// TestE2EMediaCrossed: Romeo and Juliet call each other at once (XEP-0353
+// §4.1): one call survives, answered on both sides, and it alone has media.
+func TestE2EMediaCrossed(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	ready(t, romeo, juliet)
+	ids := make(chan string, 2)
+	for _, c := range []struct {
+		from *Client
+		to   string
+	}{{romeo, "juliet"}, {juliet, "romeo"}} {
+		go func() {
+			id, err := callID(c.from.Call(ctx, w.bare(c.to)))
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		}()
+	}
+	a, b := <-ids, <-ids
+	oneSurvives(ctx, t, a, b, romeo, juliet)
+	survivor, loser := min(a, b), max(a, b)
+	waitHeard(t, orchard, survivor, 660)
+	waitHeard(t, phone, survivor, 440)
+	for c, side := range map[*Client]*mediaSide{romeo: orchard, juliet: phone} {
+		if _, ok := c.CallByID(loser).MediaStats(); ok {
+			t.Errorf("%s: the losing call has media", side.name)
+		}
+		if n := side.sourceCount(); n != 1 {
+			t.Errorf("%s: %d media sessions, want one", side.name, n)
+		}
+	}
+}
+
+// TestE2EMediaEmbedded: the same flow through an application's own session
+// (New and Run): Juliet's application answers Romeo's call, the Jingle IQs
+// reach jmi through the application's mux, and audio flows both ways.
+func TestE2EMediaEmbedded(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	app := newEmbeddedAppWith(t, w, w.users["juliet"], "phone", Config{Trust: trustAll, Media: phone.config()})
+	juliet := app.jmi
+	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+	if err := juliet.CallByID(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, phone, id, 440)
+	waitHeard(t, orchard, id, 660)
+	checkConnected(t, "romeo", romeo, id)
+	checkConnected(t, "embedded phone", juliet, id)
+	if err := juliet.CallByID(id).HangUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, romeo, "finished", is(call.EventFinished, id), eventWait)
+	waitClosed(t, orchard, id)
+	waitClosed(t, phone, id)
+}
