@@ -60,6 +60,8 @@ type mediaSide struct {
 	mu     sync.Mutex
 	heard  map[string]*heard
 	closed map[string]chan struct{}
+	// audioAt is when each call's first frame was heard.
+	audioAt map[string]time.Time
 	// sources counts the Sources asked for: a device that did not answer
 	// must never start media.
 	sources int
@@ -67,7 +69,7 @@ type mediaSide struct {
 }
 
 func newMediaSide(name string, tone float64) *mediaSide {
-	return &mediaSide{name: name, tone: tone, heard: map[string]*heard{}, closed: map[string]chan struct{}{}, log: &logBuffer{}}
+	return &mediaSide{name: name, tone: tone, heard: map[string]*heard{}, closed: map[string]chan struct{}{}, audioAt: map[string]time.Time{}, log: &logBuffer{}}
 }
 
 func (s *mediaSide) config() *MediaConfig {
@@ -83,6 +85,11 @@ func (s *mediaSide) config() *MediaConfig {
 		OnEvent: func(id string, ev media.Event) {
 			if ev.Kind == media.EventState && ev.State == media.StateClosed {
 				close(s.closedOn(id))
+			}
+			if ev.Kind == media.EventAudio {
+				s.mu.Lock()
+				s.audioAt[id] = time.Now()
+				s.mu.Unlock()
 			}
 		},
 	}
@@ -104,6 +111,12 @@ func (s *mediaSide) closedOn(id string) chan struct{} {
 		s.closed[id] = make(chan struct{})
 	}
 	return s.closed[id]
+}
+
+func (s *mediaSide) firstAudio(id string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.audioAt[id]
 }
 
 func (s *mediaSide) sourceCount() int {
@@ -183,7 +196,7 @@ func TestE2EMediaCall(t *testing.T) {
 					t.Fatalf("%s heard no second of audio within %s: %+v", side.name, eventWait, st)
 				}
 			}
-			t.Logf("a second of audio heard on both sides %s after the answer", time.Since(began).Round(time.Millisecond))
+			t.Logf("a second of audio heard on both sides %s after the answer; the first frame after %s (romeo), %s (phone)", time.Since(began).Round(time.Millisecond), orchard.firstAudio(id).Sub(began).Round(time.Millisecond), phone.firstAudio(id).Sub(began).Round(time.Millisecond))
 			for c, side := range sides {
 				want := 1100 - side.tone // the other side's tone
 				if got := side.heardOn(id).frequency(); math.Abs(got-want) > 5 {
