@@ -60,6 +60,8 @@ type mediaSide struct {
 	mu     sync.Mutex
 	heard  map[string]*heard
 	closed map[string]chan struct{}
+	// audioAt is when each call's first frame was heard.
+	audioAt map[string]time.Time
 	// sources counts the Sources asked for: a device that did not answer
 	// must never start media.
 	sources int
@@ -67,7 +69,7 @@ type mediaSide struct {
 }
 
 func newMediaSide(name string, tone float64) *mediaSide {
-	return &mediaSide{name: name, tone: tone, heard: map[string]*heard{}, closed: map[string]chan struct{}{}, log: &logBuffer{}}
+	return &mediaSide{name: name, tone: tone, heard: map[string]*heard{}, closed: map[string]chan struct{}{}, audioAt: map[string]time.Time{}, log: &logBuffer{}}
 }
 
 func (s *mediaSide) config() *MediaConfig {
@@ -83,6 +85,11 @@ func (s *mediaSide) config() *MediaConfig {
 		OnEvent: func(id string, ev media.Event) {
 			if ev.Kind == media.EventState && ev.State == media.StateClosed {
 				close(s.closedOn(id))
+			}
+			if ev.Kind == media.EventAudio {
+				s.mu.Lock()
+				s.audioAt[id] = time.Now()
+				s.mu.Unlock()
 			}
 		},
 	}
@@ -104,6 +111,12 @@ func (s *mediaSide) closedOn(id string) chan struct{} {
 		s.closed[id] = make(chan struct{})
 	}
 	return s.closed[id]
+}
+
+func (s *mediaSide) firstAudio(id string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.audioAt[id]
 }
 
 func (s *mediaSide) sourceCount() int {
@@ -183,7 +196,7 @@ func TestE2EMediaCall(t *testing.T) {
 					t.Fatalf("%s heard no second of audio within %s: %+v", side.name, eventWait, st)
 				}
 			}
-			t.Logf("a second of audio heard on both sides %s after the answer", time.Since(began).Round(time.Millisecond))
+			t.Logf("a second of audio heard on both sides %s after the answer; the first frame after %s (romeo), %s (phone)", time.Since(began).Round(time.Millisecond), orchard.firstAudio(id).Sub(began).Round(time.Millisecond), phone.firstAudio(id).Sub(began).Round(time.Millisecond))
 			for c, side := range sides {
 				want := 1100 - side.tone // the other side's tone
 				if got := side.heardOn(id).frequency(); math.Abs(got-want) > 5 {
@@ -217,8 +230,12 @@ func TestE2EMediaCall(t *testing.T) {
 			if !logHas(hanger.log, "msg=sent", "kind=finish", "sid="+id) {
 				t.Errorf("%s sent no finish for %s", hanger.name, id)
 			}
-			if !logHas(far.log, `msg="Jingle received"`, "action=session-terminate", "sid="+id) {
-				t.Errorf("%s received no session-terminate for %s", far.name, id)
+			// The session-terminate came first and ended the call there:
+			// Conversations and Dino hang up on it alone.
+			got, ended := logLine(far.log, `msg="Jingle received"`, "action=session-terminate", "sid="+id), logLine(far.log, "msg=event", "event=finished", "sid="+id)
+			if got < 0 || ended < 0 || got > ended {
+				t.Errorf("%s: session-terminate for %s at line %d of the log, the call finished at line %d; want the terminate first", far.name, id, got, ended)
+				t.Log(far.log.String())
 			}
 			cancel()
 		}
@@ -230,17 +247,21 @@ func TestE2EMediaCall(t *testing.T) {
 }
 
 // logHas says a line of the log has every one of parts.
-func logHas(log *logBuffer, parts ...string) bool {
-	for _, line := range strings.Split(log.String(), "\n") {
+func logHas(log *logBuffer, parts ...string) bool { return logLine(log, parts...) >= 0 }
+
+// logLine is the number of the first line of the log that has every one of
+// parts, or -1.
+func logLine(log *logBuffer, parts ...string) int {
+	for i, line := range strings.Split(log.String(), "\n") {
 		all := true
 		for _, p := range parts {
 			all = all && strings.Contains(line, p)
 		}
 		if all {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // checkNoGoroutineLeak waits until no more goroutines run than before.
@@ -268,6 +289,7 @@ func TestE2EMediaRefusals(t *testing.T) {
 	d := w.srv.Domain()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	before := runtime.NumGoroutine()
 	orchard, phone, tablet := newMediaSide("romeo", 440), newMediaSide("phone", 660), newMediaSide("tablet", 550)
 	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
 	juliet := w.mediaDevice(t, "juliet", "phone", phone)
@@ -322,6 +344,15 @@ func TestE2EMediaRefusals(t *testing.T) {
 	if _, ok := other.CallByID(id).MediaStats(); ok || tablet.sourceCount() != 0 {
 		t.Error("the tablet has media")
 	}
+	// Close in the middle of the call ends its media, goroutines and all.
+	tybalt.Close()
+	desk.Close()
+	for _, c := range []*Client{romeo, juliet, other} {
+		c.Close()
+	}
+	waitClosed(t, orchard, id)
+	waitClosed(t, phone, id)
+	checkNoGoroutineLeak(t, before)
 }
 
 // TestE2EMediaFeatures: disco#info and the capabilities list the Jingle
@@ -365,4 +396,172 @@ func TestE2EMediaFeatures(t *testing.T) {
 	if on.capsVer() == off.capsVer() {
 		t.Error("the caps hash is the same with media on and off")
 	}
+}
+
+// waitHeard waits until side heard a second of call id, and checks it was
+// the tone want.
+func waitHeard(t testing.TB, side *mediaSide, id string, want float64) {
+	t.Helper()
+	select {
+	case <-side.heardOn(id).enough:
+	case <-time.After(eventWait):
+		t.Fatalf("%s heard no second of call %s within %s", side.name, id, eventWait)
+	}
+	if got := side.heardOn(id).frequency(); math.Abs(got-want) > 5 {
+		t.Errorf("%s heard %.1f Hz on call %s, want %.0f", side.name, got, id, want)
+	}
+}
+
+// TestE2EMediaEndsAlone: each of the two hang-ups deployed clients send
+// alone ends the call and its media on both sides: a session-terminate
+// without finish (Dino 0.4.2, Conversations), and a finish without
+// session-terminate (jmi without media, or a session lost on the way).
+func TestE2EMediaEndsAlone(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	for _, alone := range []string{"session-terminate", "finish"} {
+		id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+		if err := juliet.CallByID(id).Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitHeard(t, phone, id, 440)
+		waitHeard(t, orchard, id, 660)
+		if alone == "session-terminate" {
+			// Romeo's device sends what Dino sends, behind the back of its
+			// own Jingle engine.
+			st, err := sessionTerminate(juliet.Account(), id, "cancel")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := romeo.sendRaw(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			// A finish alone, behind the back of Romeo's engines, which
+			// would send session-terminate with it.
+			finish := `<message to='` + juliet.Account().String() + `' type='chat'><finish xmlns='urn:xmpp:jingle-message:0' id='` + id + `'><reason xmlns='urn:xmpp:jingle:1'><success/></reason></finish><store xmlns='urn:xmpp:hints'/></message>`
+			if err := romeo.sendRaw(ctx, finish); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev := waitEvent(t, juliet, "finished", is(call.EventFinished, id), eventWait)
+		if alone == "session-terminate" && ev.Reason != "cancel" {
+			t.Errorf("ended by session-terminate with reason %q, want cancel", ev.Reason)
+		}
+		waitEvent(t, romeo, "finished", is(call.EventFinished, id), eventWait)
+		waitClosed(t, phone, id)
+		waitClosed(t, orchard, id)
+	}
+}
+
+// TestE2EMediaMigration: Juliet's phone calls Romeo, then moves the call to
+// her tablet (XEP-0353 §4.2): the media moves with it. The old session's
+// media closes on both sides, and Romeo hears the tablet on the new call.
+func TestE2EMediaMigration(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone, tablet := newMediaSide("romeo", 440), newMediaSide("phone", 660), newMediaSide("tablet", 550)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	other := w.mediaDevice(t, "juliet", "tablet", tablet)
+	old, err := callID(juliet.Call(ctx, w.bare("romeo")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, romeo, "incoming", is(call.EventIncoming, old), eventWait)
+	if err := romeo.CallByID(old).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, orchard, old, 660)
+	moved, err := callID(other.Call(ctx, w.bare("romeo")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, phone, old)
+	waitClosed(t, orchard, old)
+	waitHeard(t, orchard, moved, 550)
+	waitHeard(t, tablet, moved, 440)
+	checkConnected(t, "romeo", romeo, moved)
+	checkConnected(t, "tablet", other, moved)
+	if _, ok := romeo.CallByID(old).MediaStats(); ok {
+		t.Error("romeo: the old call still has media")
+	}
+}
+
+// TestE2EMediaCrossed: Romeo and Juliet call each other at once (XEP-0353
+// §4.1): one call survives, answered on both sides, and it alone has media.
+func TestE2EMediaCrossed(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	juliet := w.mediaDevice(t, "juliet", "phone", phone)
+	ready(t, romeo, juliet)
+	ids := make(chan string, 2)
+	for _, c := range []struct {
+		from *Client
+		to   string
+	}{{romeo, "juliet"}, {juliet, "romeo"}} {
+		go func() {
+			id, err := callID(c.from.Call(ctx, w.bare(c.to)))
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		}()
+	}
+	a, b := <-ids, <-ids
+	oneSurvives(ctx, t, a, b, romeo, juliet)
+	survivor, loser := min(a, b), max(a, b)
+	waitHeard(t, orchard, survivor, 660)
+	waitHeard(t, phone, survivor, 440)
+	for c, side := range map[*Client]*mediaSide{romeo: orchard, juliet: phone} {
+		if _, ok := c.CallByID(loser).MediaStats(); ok {
+			t.Errorf("%s: the losing call has media", side.name)
+		}
+		if n := side.sourceCount(); n != 1 {
+			t.Errorf("%s: %d media sessions, want one", side.name, n)
+		}
+	}
+}
+
+// TestE2EMediaEmbedded: the same flow through an application's own session
+// (New and Run): Juliet's application answers Romeo's call, the Jingle IQs
+// reach jmi through the application's mux, and audio flows both ways.
+func TestE2EMediaEmbedded(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
+	app := newEmbeddedAppWith(t, w, w.users["juliet"], "phone", Config{Trust: trustAll, Media: phone.config()})
+	juliet := app.jmi
+	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+	if err := juliet.CallByID(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, phone, id, 440)
+	waitHeard(t, orchard, id, 660)
+	checkConnected(t, "romeo", romeo, id)
+	checkConnected(t, "embedded phone", juliet, id)
+	if err := juliet.CallByID(id).HangUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, romeo, "finished", is(call.EventFinished, id), eventWait)
+	waitClosed(t, orchard, id)
+	waitClosed(t, phone, id)
 }
