@@ -267,3 +267,61 @@ func TestNoMedia(t *testing.T) {
 		t.Error("the callee has media stats for a call placed with --no-media")
 	}
 }
+
+// TestAudioJSON: jmi listen --json shows a call's media as objects beside
+// its events: the state changes with the codec and selected pair once
+// connected, and media_stats with the counts and levels; the call's own
+// events still read as call events.
+func TestAudioJSON(t *testing.T) {
+	if os.Getenv(killArgsEnv) != "" {
+		return
+	}
+	srv := prosodytest.NewWithUsers(t, prosodytest.Options{}, "romeo", "juliet")
+	romeo := dialMedia(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, errOut := newJSONEvents(), &syncBuffer{}
+	status := make(chan int, 1)
+	go func() {
+		args := append([]string{"listen", "--json", "--answer", "accept", "--exit-after", "1", "--trust", "romeo@" + srv.Domain,
+			"--ice-loopback", "--play", "tone:660"}, jmiArgs(t, srv, "juliet")...)
+		status <- run(ctx, args, strings.NewReader(""), out, errOut, func(k string) string {
+			return map[string]string{"JMI_PASSWORD": prosodytest.Password("juliet")}[k]
+		})
+	}()
+	errOut.waitFor(t, "waiting for calls")
+	h, err := romeo.c.Call(ctx, jid.MustParse("juliet@"+srv.Domain), "audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.next(t, "proceeded", h.ID())
+	var connected map[string]any
+	for connected == nil {
+		if ev := out.next(t, "media", h.ID()); ev["kind"] == "state" && ev["state"] == "connected" {
+			connected = ev
+		}
+	}
+	if connected["codec"] != "PCMU" || !strings.Contains(connected["selected_pair"].(string), "127.0.0.1") {
+		t.Errorf("the connected object: %v", connected)
+	}
+	st := out.next(t, "media_stats", h.ID())
+	if st["state"] != "connected" || st["ice"] != "connected" || st["dtls"] != "connected" || st["codec"] != "PCMU" ||
+		st["packets_received"].(float64) < 1 || st["packets_sent"].(float64) < 1 || st["received_dbfs"].(float64) < -40 {
+		t.Errorf("the media_stats object: %v", st)
+	}
+	if err := romeo.c.CallByID(h.ID()).HangUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	out.next(t, "finished", h.ID())
+	select {
+	case st := <-status:
+		if st != 0 {
+			t.Fatalf("jmi listen --json: status %d\n%s\n%s", st, out.String(), errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("jmi listen --json did not exit")
+	}
+	if !strings.Contains(out.String(), `"kind":"state","state":"closed"`) {
+		t.Errorf("no closed media object:\n%s", out.String())
+	}
+}
