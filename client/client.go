@@ -14,6 +14,7 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
+	"github.com/jmi-xmpp/jmi/jingle/session"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/carbons"
@@ -72,6 +73,10 @@ type Config struct {
 	// Position, when set, keeps the archive position instead of StateFile
 	// (in the application's own database, say).
 	Position ArchivePosition
+	// Media turns on audio for the calls of this device (see MediaConfig).
+	// Nil: signalling only, and a Jingle session-initiate for a call
+	// answered here is refused with <unsupported-applications/>.
+	Media *MediaConfig
 }
 
 // Recorder records every event of every call, before it is delivered: a
@@ -170,6 +175,12 @@ type Client struct {
 	extra         *mux.ServeMux // of cfg.MuxOptions; nil without any
 	status        Status
 	statusChanged chan struct{} // closed and replaced at each change of status
+	// media holds the media session of each call that has one, by call
+	// id: written by the loop, read by MediaStats.
+	media map[string]*callMedia
+	// flow is the Jingle flow of a client with media (nil without),
+	// owned by the loop.
+	flow *jingleFlow
 }
 
 // sess returns the current session.
@@ -226,6 +237,9 @@ func newClient(cfg Config) (*Client, error) {
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), loopDone: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}, statusChanged: make(chan struct{})}
 	c.extra = newExtraMux(cfg.MuxOptions)
+	if cfg.Media != nil {
+		c.flow = newJingleFlow(cfg.JID)
+	}
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
@@ -403,9 +417,19 @@ func (h *Call) Withdraw(ctx context.Context, reason *jmi.Reason) error {
 	return h.c.do(ctx, call.UserRetract{ID: h.id, Reason: reason})
 }
 
-// HangUp finishes the answered call (reason success when nil).
+// HangUp finishes the answered call (reason success when nil). With media,
+// the Jingle session-terminate goes out first and the <finish/> right
+// after it: Conversations and Dino hang up on the first, Monal and jmi
+// without media on the second.
 func (h *Call) HangUp(ctx context.Context, reason *jmi.Reason) error {
 	if err := checkReason(reason); err != nil {
+		return err
+	}
+	if h.c.flow != nil {
+		var err error
+		if rerr := h.c.run(ctx, func() { err = h.c.hangUpWithMedia(h.id, reason) }); rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	return h.c.do(ctx, call.UserFinish{ID: h.id, Reason: reason})
@@ -542,10 +566,19 @@ func (c *Client) loop() {
 		case <-timer.C:
 			effs, _ := c.dev.Do(time.Now(), call.Tick{})
 			c.apply(effs)
+			if c.flow != nil {
+				c.jingleInput(session.Tick{})
+			}
 		case <-c.done:
 			return
 		}
-		if dl := c.dev.NextDeadline(); !dl.IsZero() {
+		dl := c.dev.NextDeadline()
+		if c.flow != nil {
+			if j := c.flow.m.NextDeadline(); !j.IsZero() && (dl.IsZero() || j.Before(dl)) {
+				dl = j
+			}
+		}
+		if !dl.IsZero() {
 			timer.Reset(time.Until(dl))
 		} else {
 			timer.Stop()
@@ -599,6 +632,9 @@ func (c *Client) apply(effs []call.Effect) {
 				}
 			}
 			c.events.push(ev)
+			if c.flow != nil && ev.Type != call.EventIgnored {
+				c.jingleCallEvent(ev)
+			}
 		}
 	}
 }
@@ -693,6 +729,11 @@ func (c *Client) reconnect() bool {
 					return
 				}
 				c.setStatus(ConnOnline, nil)
+				if c.flow != nil {
+					// What was in flight may be lost: each session pings
+					// its peer, which ends it if it is gone.
+					c.post(func() { c.jingleInput(session.Resumed{}) })
+				}
 			}()
 			return true
 		}
@@ -887,6 +928,7 @@ func (c *Client) Close() error {
 	c.setStatus(ConnClosed, nil)
 	c.shutdown()
 	c.wg.Wait()
+	c.closeAllMedia()
 	c.events.abandon()
 	<-c.events.drained
 	return nil

@@ -72,6 +72,22 @@
 // it before the client's own answers), Config.Features for disco#info and
 // the capabilities (XEP-0115) of every presence, Session and SendIQ to send.
 //
+// # Media
+//
+// With Config.Media the client carries the audio of its calls itself: the
+// device that received <proceed/> sends session-initiate with the propose
+// id as sid to the device that proceeded (XEP-0353 §3.6), which acknowledges
+// it and sends session-accept; candidates trickle one per transport-info;
+// a media.Session per call sends and hears G.711 over DTLS-SRTP. The Jingle
+// session engine (jingle/session) decides every answer, and runs on the
+// loop beside the call engine; media.Session does the network I/O of the
+// audio. HangUp sends session-terminate and then <finish/>; either alone
+// from the peer ends the call and its media; Close closes every media
+// session. Call.MediaStats shows what ICE, DTLS and RTP did. The Jingle
+// features are in disco#info and the capabilities only with media: Dino
+// and Conversations offer a call button for them. In an application's own
+// session (New), Handle(c) then also registers c for Jingle IQ sets.
+//
 // # How it works
 //
 // One goroutine reads the stream; its handler only copies the tokens of
@@ -98,7 +114,7 @@
 // The client answers every IQ get and set addressed to it, from the raw
 // attributes (a resource mellium cannot parse must not end the stream):
 // disco#info, ping, roster pushes, and Jingle (XEP-0166) for calls answered
-// here. Until jmi has a media stack, a session-initiate for such a call is
+// here. Without Config.Media, a session-initiate for such a call is
 // acknowledged and terminated with <unsupported-applications/>, and the
 // call finished; a session-terminate ends the call as a <finish/> would
 // (Dino hangs up only that way). Everything else gets

@@ -54,6 +54,10 @@ func Handle(c *Client) mux.Option {
 			mux.Message(stanza.ChatMessage, xml.Name{Space: ns}, c)(m)
 			mux.Message(stanza.NormalMessage, xml.Name{Space: ns}, c)(m)
 		}
+		if c.flow != nil {
+			// With media the client runs the Jingle sessions of its calls.
+			mux.IQ(stanza.SetIQ, xml.Name{Space: jmi.NSJingle, Local: "jingle"}, mux.IQHandlerFunc(c.handleJingleIQ))(m)
+		}
 	}
 }
 
@@ -184,6 +188,11 @@ func (c *Client) receive(r xml.TokenReader) []xml.Token {
 func (c *Client) ForFeatures(node string, f func(info.Feature) error) error {
 	if err := f(info.Feature{Var: jmi.NS}); err != nil {
 		return err
+	}
+	for _, feat := range c.mediaFeatures() {
+		if err := f(feat); err != nil {
+			return err
+		}
 	}
 	for _, feat := range c.cfg.Features {
 		if err := f(feat); err != nil {

@@ -31,6 +31,12 @@ type embeddedApp struct {
 // the application's mux and runs jmi on it until the test ends.
 func newEmbeddedApp(t *testing.T, w *world, user, resource string) *embeddedApp {
 	t.Helper()
+	return newEmbeddedAppWith(t, w, user, resource, Config{Trust: trustAll})
+}
+
+// newEmbeddedAppWith is newEmbeddedApp with cfg (its JID is the session's).
+func newEmbeddedAppWith(t *testing.T, w *world, user, resource string, cfg Config) *embeddedApp {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	addr := jid.MustParse(user + "@" + w.srv.Domain() + "/" + resource)
@@ -38,7 +44,8 @@ func newEmbeddedApp(t *testing.T, w *world, user, resource string) *embeddedApp 
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{JID: s.LocalAddr(), Trust: trustAll})
+	cfg.JID = s.LocalAddr()
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -206,6 +206,9 @@ func (c *Client) handleIQ(t xmlstream.TokenReadEncoder, start *xml.StartElement)
 		return err
 	}
 	if iq.typ == "set" && ns == jmi.NSJingle && local == "jingle" {
+		if c.flow != nil {
+			return c.jingleIQWithMedia(t, iq)
+		}
 		return c.jingleIQ(t, iq)
 	}
 	return c.replyError(t, iq, "cancel", "service-unavailable", nil)
@@ -328,8 +331,8 @@ func (j jingleRequest) condition() jmi.Condition {
 	return ""
 }
 
-// jingleIQ answers Jingle for the calls of this device. jmi has no media
-// yet, and peers that hang up only with Jingle (Dino 0.4.2 sends neither
+// jingleIQ answers Jingle for the calls of this device without media
+// (Config.Media nil; with media, jingleIQWithMedia runs the session), and peers that hang up only with Jingle (Dino 0.4.2 sends neither
 // ringing nor finish, and waits for ever after a JMI-only answer) must
 // still see the call end:
 //   - a session-initiate for a call answered here (sid = the propose id,

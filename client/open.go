@@ -102,6 +102,9 @@ func (c *Client) features() []string {
 		}
 		return nil
 	}
+	for _, f := range c.mediaFeatures() {
+		add(f)
+	}
 	for _, f := range c.cfg.Features {
 		add(f)
 	}

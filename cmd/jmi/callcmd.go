@@ -15,6 +15,7 @@ import (
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/calllog"
 	"github.com/jmi-xmpp/jmi/client"
+	"github.com/jmi-xmpp/jmi/media"
 	"mellium.im/xmpp/jid"
 )
 
@@ -61,6 +62,8 @@ type accountFlags struct {
 	json, verbose                               bool
 	trust                                       multiFlag
 	ringTimeout                                 time.Duration
+	// media is the audio of the calls; nil with --no-media.
+	media *mediaSetup
 }
 
 type multiFlag []string
@@ -94,6 +97,11 @@ type session struct {
 	since time.Time
 	// historyFailed: the user was told that the history lacks events.
 	historyFailed bool
+	// media is the audio of the calls (nil with --no-media), shown
+	// through view.
+	media  *mediaSetup
+	view   *mediaView
+	stderr io.Writer
 }
 
 func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
@@ -147,6 +155,7 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 		Engine:    call.Config{RingTimeout: a.ringTimeout},
 		StateFile: filepath.Join(a.dataDir, strings.NewReplacer("@", "_", "/", "_").Replace(j.String())+".state.json"),
 		Logger:    slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Media:     a.media.config(),
 	}
 	if len(a.trust) > 0 {
 		trusted := map[string]bool{}
@@ -172,7 +181,12 @@ func (a *accountFlags) connect(ctx context.Context, e env) (*session, error) {
 	case <-c.Ready():
 	case <-ctx.Done():
 	}
-	return &session{c: c, log: history, unlock: unlock, account: j, out: e.stdout, json: a.json, since: since}, nil
+	s := &session{c: c, log: history, unlock: unlock, account: j, out: e.stdout, json: a.json, since: since, media: a.media, stderr: e.stderr}
+	if a.media != nil {
+		s.view = &mediaView{out: e.stdout, log: e.stderr, json: a.json, detail: a.media.flags.log,
+			stats: func(id string) (media.Stats, bool) { return c.CallByID(id).MediaStats() }}
+	}
+	return s, nil
 }
 
 // password comes from $JMI_PASSWORD or, on a terminal, a prompt that does
@@ -200,8 +214,27 @@ func (s *session) close() {
 	s.c.Close()
 	for range s.c.Events() {
 	}
+	// The client has closed the calls' media: show their ends, and
+	// complete every recording's header, whatever the client closed.
+	s.showMedia()
+	if s.media != nil {
+		if err := s.media.rec.closeAll(); err != nil {
+			fmt.Fprintf(s.stderr, "jmi: %v\n", err)
+		}
+	}
 	s.log.Close()
 	s.unlock()
+}
+
+// showMedia shows what the client reported of the calls' media since the
+// last time.
+func (s *session) showMedia() {
+	if s.media == nil {
+		return
+	}
+	for _, it := range s.media.queue.take() {
+		s.view.handle(it)
+	}
 }
 
 // closedErr says why the client's events ended without our Close.
@@ -256,13 +289,22 @@ func (s *session) show(ev call.Event) {
 	fmt.Fprintf(s.out, "%s  %s\n", when.Format(layout), line)
 }
 
+// setFlags is the set of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
 func runCall(ctx context.Context, e env) error {
-	fs := newFlags("call", callUsage+accountHelp, e)
+	fs := newFlags("call", callUsage+fmt.Sprintf(mediaHelp, recordCallHelp)+accountHelp, e)
 	var a accountFlags
 	a.register(fs)
 	media := fs.String("media", "audio", "")
 	fs.DurationVar(&a.ringTimeout, "ring-timeout", call.DefaultRingTimeout, "")
 	hangupAfter := fs.Duration("hangup-after", 0, "")
+	var mf mediaFlags
+	mf.register(fs)
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -273,6 +315,10 @@ func runCall(ctx context.Context, e env) error {
 	if err != nil {
 		return usageError("peer %q: %v", fs.Arg(0), err)
 	}
+	if err := mf.check(true, setFlags(fs)); err != nil {
+		return err
+	}
+	a.media = newMediaSetup(mf, true)
 	s, err := a.connect(ctx, e)
 	if err != nil {
 		return err
@@ -297,6 +343,8 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 	}
 	// The engine withdraws the call after --ring-timeout with no answer.
 	var hangup <-chan time.Time
+	audioTick, stopTick := s.media.ticker()
+	defer stopTick()
 	// hungUp: the user hung up; a call that goes on as another session
 	// (the event of our hang-up may follow the peer's move) is hung up too.
 	answered, hungUp := false, false
@@ -353,6 +401,10 @@ func (s *session) call(ctx context.Context, e env, peer jid.JID, media string, h
 				}
 				return nil
 			}
+		case <-s.media.ready():
+			s.showMedia()
+		case now := <-audioTick:
+			s.view.tick(now, []string{h.ID()})
 		case <-hangup:
 			// Success too when the peer hung up at the same moment: the
 			// engine then has nothing more to send, and the peer's finish

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -41,14 +40,16 @@ func TestCallListen(t *testing.T) {
 	}
 	listened := make(chan result, 1)
 	go func() {
-		var out, errOut bytes.Buffer
+		// The client's log and the command write to standard error from
+		// goroutines of their own, as to os.Stderr.
+		var out, errOut syncBuffer
 		args := append([]string{"listen", "--answer", "accept", "--exit-after", "1", "--trust", "romeo@" + srv.Domain, "--data-dir", julietDir}, common...)
 		st := run(ctx, args, strings.NewReader(""), &out, &errOut, env("juliet"))
 		listened <- result{st, out.String(), errOut.String()}
 	}()
 	// Call once Juliet is online: retry while she is not (a missed call
 	// would be withdrawn with status 4).
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	var status int
 	for attempt := 0; attempt < 20; attempt++ {
 		out.Reset()
@@ -80,7 +81,7 @@ func TestCallListen(t *testing.T) {
 	// first call) must not count as the call listen waits for.
 	listened2 := make(chan int, 1)
 	go func() {
-		var o, eo bytes.Buffer
+		var o, eo syncBuffer
 		args := append([]string{"listen", "--answer", "reject", "--exit-after", "1", "--trust", "romeo@" + srv.Domain, "--data-dir", julietDir}, common...)
 		listened2 <- run(ctx, args, strings.NewReader(""), &o, &eo, env("juliet"))
 	}()
@@ -117,7 +118,7 @@ func TestCallListen(t *testing.T) {
 
 func runCmdEnv(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	st := run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
 	return st, out.String(), errOut.String()
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/client"
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+	"github.com/jmi-xmpp/jmi/media"
+	"github.com/pion/webrtc/v4"
 	"mellium.im/xmpp/jid"
 )
 
@@ -21,21 +23,24 @@ const demoUsage = `Usage: jmi demo
 
 Starts a private Prosody on 127.0.0.1 (from a temporary directory, removed
 afterwards), creates Romeo with one device and Juliet with a phone and a
-tablet, and plays five calls through it, printing a timeline per device:
+tablet, and plays six calls through it, printing a timeline per device:
 
   1. a call rings on both of Juliet's devices, the phone answers, the
      tablet stops ringing, Romeo hangs up;
   2. a declined call;
   3. a missed call that the phone finds in the archive when it comes online;
   4. a crossed call: both press "call" at the same moment, one call survives;
-  5. a call moved from Juliet's phone to her tablet.
+  5. a call moved from Juliet's phone to her tablet;
+  6. a real audio call: Romeo plays a 440 Hz tone, Juliet's phone 660 Hz,
+     over Jingle RTP on loopback; each side checks it heard the other's.
 
 Exits 0 when every step behaved as expected, 1 naming the step that did not.
 Needs Prosody: apt-get install -y prosody.
 
   --serve    play nothing: start the private Prosody with Romeo and Juliet,
              print the commands to call between them by hand with jmi call
-             and jmi listen, and keep it running until Ctrl-C
+             and jmi listen (with audio: tones, a recording), and keep it
+             running until Ctrl-C
 `
 
 func runDemo(ctx context.Context, e env) error {
@@ -78,6 +83,7 @@ func runDemo(ctx context.Context, e env) error {
 		{"3. missed, found in catch-up", d.missed},
 		{"4. crossed call", d.crossed},
 		{"5. moved from phone to tablet", d.migrated},
+		{"6. a real audio call: 440 Hz one way, 660 Hz the other", d.audio},
 	}
 	for _, s := range steps {
 		d.line("\n== %s", s.name)
@@ -87,7 +93,7 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	took := time.Since(d.start).Round(time.Millisecond)
 	d.closeAll()
-	d.line("\nall 5 steps behaved as expected in %s", took)
+	d.line("\nall %d steps behaved as expected in %s", len(steps), took)
 	return nil
 }
 
@@ -97,7 +103,8 @@ func serveByHand(ctx context.Context, w io.Writer, srv *prosodytest.Server) erro
 	// Each device its own history, in the server's directory: removed with
 	// it, and apart from the user's own.
 	device := func(user, resource string) string {
-		return fmt.Sprintf("JMI_JID=%s@%s/%s JMI_PASSWORD=demo-%s JMI_SERVER=%s jmi %%s --ca-file %s --data-dir %s",
+		// --ice-loopback: both ends of a call are on this machine.
+		return fmt.Sprintf("JMI_JID=%s@%s/%s JMI_PASSWORD=demo-%s JMI_SERVER=%s jmi %%s --ca-file %s --data-dir %s --ice-loopback",
 			user, srv.Domain, resource, user, srv.Addr, srv.CAFile, filepath.Join(srv.Dir, user+"-"+resource))
 	}
 	laptop, phone, desk := device("juliet", "laptop"), device("juliet", "phone"), device("romeo", "desk")
@@ -105,12 +112,14 @@ func serveByHand(ctx context.Context, w io.Writer, srv *prosodytest.Server) erro
 The private Prosody runs until Ctrl-C. In other terminals, with jmi on
 your PATH (from a clone: go install ./cmd/jmi):
 
-  Juliet's laptop asks her about each call:
-    %s --trust romeo@%s
+  Juliet's laptop asks her about each call, and plays a 660 Hz tone in it:
+    %s --trust romeo@%s --play tone:660
   Her phone declines every call:
     %s --trust romeo@%s --answer reject
-  Romeo calls her, and hangs up after 10 seconds:
-    %s --hangup-after 10s juliet@%s
+  Romeo calls her with a 440 Hz tone, records what he hears to
+  heard-by-romeo.wav here, and hangs up after 10 seconds (the "audio:"
+  lines show the sound flowing both ways; --media-log shows ICE and DTLS):
+    %s --play tone:440 --record heard-by-romeo.wav --hangup-after 10s juliet@%s
   Romeo's history:
     jmi log --data-dir %s
 `, fmt.Sprintf(laptop, "listen"), srv.Domain, fmt.Sprintf(phone, "listen"), srv.Domain,
@@ -142,6 +151,49 @@ type device struct {
 
 	since   time.Time // when it logged in
 	history int       // events about earlier calls, from the catch-up
+
+	// tone is the frequency the device plays in its calls.
+	tone float64
+	// mediaState is the last media state of each call, and heard what it
+	// heard, by call id; both under mu, signalled on got.
+	mediaState map[string]media.State
+	heard      map[string]*heardAudio
+}
+
+// demoTones are what each person's devices play: Romeo and Juliet each
+// check they heard the other's.
+var demoTones = map[string]float64{"romeo": 440, "juliet": 660}
+
+// heardMax bounds what a device keeps of a call's audio: the last seconds
+// are what the check looks at.
+const heardMax = 5 * 8000
+
+// heardAudio is a media.Sink that keeps the last seconds heard on a call.
+type heardAudio struct {
+	dev     *device
+	samples []int16 // under dev.mu
+	rate    int
+}
+
+// WriteFrame keeps the frame and wakes whoever waits on the device.
+func (h *heardAudio) WriteFrame(samples []int16, rate int) error {
+	h.dev.mu.Lock()
+	h.rate = rate
+	h.samples = append(h.samples, samples...)
+	if extra := len(h.samples) - heardMax; extra > 0 {
+		h.samples = append(h.samples[:0], h.samples[extra:]...)
+	}
+	h.dev.mu.Unlock()
+	h.dev.signal()
+	return nil
+}
+
+// signal wakes whoever waits on the device's events or media.
+func (dev *device) signal() {
+	select {
+	case dev.got <- struct{}{}:
+	default:
+	}
 }
 
 // line writes one line of the timeline's frame.
@@ -158,6 +210,8 @@ func (d *demo) printf(who, format string, args ...any) {
 }
 
 func (d *demo) login(ctx context.Context, user, resource string) (*device, error) {
+	dev := &device{name: user + "/" + resource, got: make(chan struct{}, 1), since: time.Now(),
+		tone: demoTones[user], mediaState: map[string]media.State{}, heard: map[string]*heardAudio{}}
 	c, err := client.Dial(ctx, client.Config{
 		JID:      jid.MustParse(user + "@" + d.srv.Domain + "/" + resource),
 		Password: "demo-" + user,
@@ -168,11 +222,25 @@ func (d *demo) login(ctx context.Context, user, resource string) (*device, error
 		// Each device remembers where it stopped reading the archive, so
 		// coming back online shows only what happened meanwhile.
 		StateFile: filepath.Join(d.srv.Dir, user+"-"+resource+".json"),
+		// Every device has audio, over loopback only: the calls answered
+		// carry the person's tone, and keep what they heard.
+		Media: &client.MediaConfig{
+			Source: func(string) (media.Source, error) { return &media.Tone{Frequency: dev.tone}, nil },
+			Sink: func(id string) (media.Sink, error) {
+				h := &heardAudio{dev: dev}
+				dev.mu.Lock()
+				dev.heard[id] = h
+				dev.mu.Unlock()
+				return h, nil
+			},
+			LoopbackOnly: true,
+			OnEvent:      func(id string, ev media.Event) { d.mediaEvent(dev, id, ev) },
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	dev := &device{name: user + "/" + resource, c: c, got: make(chan struct{}, 1), since: time.Now()}
+	dev.c = c
 	d.printers.Add(1)
 	go func() {
 		defer d.printers.Done()
@@ -189,10 +257,7 @@ func (d *demo) login(ctx context.Context, user, resource string) (*device, error
 			dev.mu.Lock()
 			dev.evs = append(dev.evs, ev)
 			dev.mu.Unlock()
-			select {
-			case dev.got <- struct{}{}:
-			default:
-			}
+			dev.signal()
 		}
 	}()
 	d.printf(dev.name, "online")
@@ -472,5 +537,120 @@ func (d *demo) migrated(ctx context.Context) error {
 		return err
 	}
 	_, err = d.expect(ctx, d.romeo, call.EventFinished, moved.ID())
+	return err
+}
+
+// mediaEvent notes a call's media event on its device and prints the
+// media's connection and its failure on the timeline. It runs on a
+// client goroutine and must not block: it takes the device's lock and
+// writes a line, no more.
+func (d *demo) mediaEvent(dev *device, id string, ev media.Event) {
+	switch ev.Kind {
+	case media.EventState:
+		dev.mu.Lock()
+		dev.mediaState[id] = ev.State
+		dev.mu.Unlock()
+		dev.signal()
+		switch ev.State {
+		case media.StateConnected:
+			d.printf(dev.name, "media connected  (%s)", clean(shortID(id)))
+		case media.StateFailed:
+			d.printf(dev.name, "media failed  (%s)", clean(shortID(id)))
+		}
+	case media.EventICE:
+		if ev.ICE == webrtc.ICEConnectionStateFailed {
+			d.printf(dev.name, "media: ICE failed  (%s)", clean(shortID(id)))
+		}
+	case media.EventDTLS:
+		if ev.DTLS == webrtc.DTLSTransportStateFailed {
+			d.printf(dev.name, "media: DTLS failed  (%s)", clean(shortID(id)))
+		}
+	}
+}
+
+// waitDevice waits, up to a deadline, until ok (called under dev.mu)
+// holds.
+func (d *demo) waitDevice(ctx context.Context, dev *device, what string, ok func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		dev.mu.Lock()
+		done := ok()
+		dev.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-dev.got:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %s", dev.name, what)
+		}
+	}
+}
+
+// heardCheck and heardSkip are how much of the other side's audio the
+// audio step checks: the last second, once there is more than half a
+// second before it (the first frames may be silence, sent before the
+// connection was up).
+const (
+	heardCheck = 8000
+	heardSkip  = 4000
+)
+
+// audio is the sixth step: Romeo calls, the phone answers, and each side
+// hears the other's tone over Jingle RTP.
+func (d *demo) audio(ctx context.Context) error {
+	h, err := d.romeo.c.Call(ctx, d.peer("juliet"), "audio")
+	if err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.phone, call.EventIncoming, h.ID()); err != nil {
+		return err
+	}
+	if err := d.phone.c.CallByID(h.ID()).Answer(ctx); err != nil {
+		return err
+	}
+	if _, err := d.expect(ctx, d.romeo, call.EventProceeded, h.ID()); err != nil {
+		return err
+	}
+	for _, dev := range []*device{d.romeo, d.phone} {
+		err := d.waitDevice(ctx, dev, "the media did not connect", func() bool {
+			return dev.mediaState[h.ID()] == media.StateConnected
+		})
+		if err != nil {
+			return err
+		}
+		if st, ok := dev.c.CallByID(h.ID()).MediaStats(); ok {
+			d.printf(dev.name, "media: %s over %s  (%s)", codecName(st), clean(st.SelectedPair), clean(shortID(h.ID())))
+		}
+	}
+	for _, pair := range [][2]*device{{d.romeo, d.phone}, {d.phone, d.romeo}} {
+		dev, other := pair[0], pair[1]
+		var heard []int16
+		var rate int
+		err := d.waitDevice(ctx, dev, "heard less than 1.5 s of audio", func() bool {
+			a := dev.heard[h.ID()]
+			if a == nil || len(a.samples) < heardSkip+heardCheck {
+				return false
+			}
+			heard, rate = append([]int16(nil), a.samples[len(a.samples)-heardCheck:]...), a.rate
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		f := media.Frequency(heard, rate)
+		level := media.ToneLevel(heard, rate, other.tone)
+		own := media.ToneLevel(heard, rate, dev.tone)
+		d.printf(dev.name, "heard %.0f Hz at %.0f dBFS  (%s)", f, level, shortID(h.ID()))
+		if f < other.tone*0.98 || f > other.tone*1.02 || level < -40 || level < own+20 {
+			return fmt.Errorf("%s heard %.1f Hz (%.0f dBFS at %.0f Hz, %.0f dBFS at its own %.0f Hz), want the %.0f Hz tone of %s",
+				dev.name, f, level, other.tone, own, dev.tone, other.tone, other.name)
+		}
+	}
+	if err := h.HangUp(ctx, nil); err != nil {
+		return err
+	}
+	_, err = d.expect(ctx, d.phone, call.EventFinished, h.ID())
 	return err
 }

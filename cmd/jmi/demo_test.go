@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,9 +27,24 @@ func TestDemo(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s\n%s", status, errOut, out)
 	}
-	for _, want := range []string{"RINGS", "answered by juliet@localhost/phone [elsewhere]", "missed call from romeo@localhost", "tie-break", "moved to", "all 5 steps behaved as expected"} {
+	for _, want := range []string{"RINGS", "answered by juliet@localhost/phone [elsewhere]", "missed call from romeo@localhost", "tie-break", "moved to",
+		"== 6. a real audio call", "all 6 steps behaved as expected"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, out)
+		}
+	}
+	// Step 6: both sides connected and heard the other's tone (the step
+	// fails unless it is within 2 %: the line is printed before the check).
+	step6 := out[strings.Index(out, "== 6."):]
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`romeo/orchard +media connected`),
+		regexp.MustCompile(`juliet/phone +media connected`),
+		regexp.MustCompile(`romeo/orchard +media: PCMU over udp4? host 127\.0\.0\.1:\d+ <-> udp4? host 127\.0\.0\.1:\d+`),
+		regexp.MustCompile(`romeo/orchard +heard 6(4[6-9]|5\d|6\d|7[0-4]) Hz at -\d+ dBFS`),
+		regexp.MustCompile(`juliet/phone +heard 4(3\d|4\d) Hz at -\d+ dBFS`),
+	} {
+		if !want.MatchString(step6) {
+			t.Errorf("step 6 lacks %s:\n%s", want, step6)
 		}
 	}
 }
@@ -75,15 +91,25 @@ func TestDemoServe(t *testing.T) {
 	}()
 	errOut.waitFor(t, "waiting for calls")
 	romeoEnv, romeo := command("call", "")
+	recording := filepath.Join(t.TempDir(), "heard-by-romeo.wav")
 	for i := range romeo[:len(romeo)-1] {
-		if romeo[i] == "--hangup-after" {
-			romeo[i+1] = "100ms" // not the 10 s a person gets to see the call
+		switch romeo[i] {
+		case "--hangup-after":
+			romeo[i+1] = "2500ms" // not the 10 s a person gets, but a status line's worth
+		case "--record":
+			romeo[i+1] = recording // not in the current directory
 		}
 	}
 	var callOut bytes.Buffer
 	if st := run(ctx, romeo, strings.NewReader(""), &callOut, io.Discard, romeoEnv); st != exitOK {
 		t.Fatalf("the printed jmi call: status %d\n%s", st, callOut.String())
 	}
+	// The person sees the audio flowing both ways, and has the recording
+	// of the laptop's tone.
+	if !strings.Contains(callOut.String(), "audio: connected, PCMU") || !audioLine.MatchString(callOut.String()) {
+		t.Errorf("the printed jmi call shows no audio flowing:\n%s", callOut.String())
+	}
+	heardTone(t, recording, 660)
 	if st := <-listened; st != exitOK {
 		t.Errorf("the printed jmi listen: status %d\n%s", st, errOut)
 	}

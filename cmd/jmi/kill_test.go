@@ -234,9 +234,10 @@ type killProc struct {
 	changed chan struct{} // signalled when output grows
 }
 
-// startKillProc starts jmi with args as Juliet in a child process and kills it,
-// if it is still running, when the test ends.
-func startKillProc(t *testing.T, args []string) *killProc {
+// startKillProc starts jmi with args as Juliet (or, with env, as someone
+// else: "JMI_PASSWORD=…") in a child process and kills it, if it is still
+// running, when the test ends.
+func startKillProc(t *testing.T, args []string, env ...string) *killProc {
 	t.Helper()
 	b, err := json.Marshal(args)
 	if err != nil {
@@ -244,7 +245,7 @@ func startKillProc(t *testing.T, args []string) *killProc {
 	}
 	p := &killProc{events: make(chan call.Event, 256), online: make(chan struct{}), exited: make(chan struct{}), changed: make(chan struct{}, 1)}
 	p.cmd = exec.Command(os.Args[0], "-test.run=^TestKillListenHelper$")
-	p.cmd.Env = append(os.Environ(), killArgsEnv+"="+string(b), "JMI_PASSWORD=pw-juliet")
+	p.cmd.Env = append(append(os.Environ(), killArgsEnv+"="+string(b), "JMI_PASSWORD=pw-juliet"), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +75,7 @@ type timedAction struct {
 }
 
 func runListen(ctx context.Context, e env) error {
-	fs := newFlags("listen", listenUsage+accountHelp, e)
+	fs := newFlags("listen", listenUsage+fmt.Sprintf(mediaHelp, recordListenHelp)+accountHelp, e)
 	var a accountFlags
 	a.register(fs)
 	fs.Var(&a.trust, "trust", "")
@@ -82,9 +84,15 @@ func runListen(ctx context.Context, e env) error {
 	fs.DurationVar(&l.answerAfter, "answer-after", 0, "")
 	fs.DurationVar(&l.hangupAfter, "hangup-after", 0, "")
 	fs.IntVar(&l.exitAfter, "exit-after", 0, "")
+	var mf mediaFlags
+	mf.register(fs)
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
+	if err := mf.check(false, setFlags(fs)); err != nil {
+		return err
+	}
+	a.media = newMediaSetup(mf, false)
 	switch l.answer {
 	case "accept", "reject", "ignore":
 	case "ask":
@@ -116,6 +124,8 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 	// The user's Ctrl-C ends what is under way, politely: a fresh context
 	// for the last messages.
 	bg := context.WithoutCancel(ctx)
+	audioTick, stopTick := l.s.media.ticker()
+	defer stopTick()
 	var tick <-chan time.Time
 	if l.ask != nil {
 		t := time.NewTicker(time.Second)
@@ -144,6 +154,14 @@ func (l *listener) loop(ctx context.Context, lines <-chan string) error {
 			}
 			l.typed(bg, line)
 		case now := <-tick:
+			l.ask.draw(now)
+		case <-l.s.media.ready():
+			l.ask.clear()
+			l.s.showMedia()
+			l.ask.draw(time.Now())
+		case now := <-audioTick:
+			l.ask.clear()
+			l.s.view.tick(now, slices.Sorted(maps.Keys(l.inCall)))
 			l.ask.draw(now)
 		case ev, ok := <-l.s.c.Events():
 			if !ok {

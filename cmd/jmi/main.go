@@ -58,7 +58,7 @@ var commands = []command{
 	{name: "parse", summary: "decode one JMI or Jingle stanza from standard input and print it as JSON", run: runParse},
 	{name: "call", summary: "call someone and wait for the answer", run: runCall},
 	{name: "listen", summary: "stay online and answer, decline or ignore incoming calls", run: runListen},
-	{name: "demo", summary: "a private Prosody and five calls between Romeo and Juliet's devices", run: runDemo},
+	{name: "demo", summary: "a private Prosody and six calls between Romeo and Juliet's devices, the last with audio", run: runDemo},
 	{name: "replay", summary: "run a transcript of what one device saw through the client's code path", run: runReplay},
 	{name: "log", summary: "print the call history", run: runLog},
 }
