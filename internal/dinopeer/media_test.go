@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/client"
 	"github.com/jmi-xmpp/jmi/internal/dinopeer"
@@ -44,7 +45,10 @@ func lanAddress(t *testing.T) {
 // both ways over the Jingle session jmi initiates: Dino 0.4.2 accepts jmi's
 // session-initiate (PCMU and PCMA, DTLS-SRTP with a sha-256 fingerprint,
 // rtcp-mux, candidates trickled) with PCMU and SRTP_AES128_CM_HMAC_SHA1_80,
-// and jmi hangs up with session-terminate, which reaches Dino. It received
+// and jmi hangs up with session-terminate, which reaches Dino. Then Dino
+// calls jmi, with no stand-in: jmi's device advertises Jingle audio, Dino
+// sends its session-initiate (opus first, PCMU among the rest) to the device
+// that answered, and RTP flows both ways again. jmi received
 // nothing from Dino before media let pion take RTP that arrives before the
 // session-accept is applied (Dino sends as soon as DTLS is up).
 func TestDinoMedia(t *testing.T) {
@@ -105,6 +109,52 @@ func TestDinoMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Dino's session-accept: %s", accept.String())
+	flowsWithDino(t, ctx, h)
+	if err := h.HangUp(ctxFor(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.WaitStanza(ctxFor(t), log, "the session-terminate reaching Dino", func(s dinopeer.Stanza) bool {
+		j := s.Find("urn:xmpp:jingle:1", "jingle")
+		return s.In && j != nil && j.Attr("action") == "session-terminate" && j.Attr("sid") == h.ID()
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Dino calls: jmi's device with media advertises Jingle audio itself,
+	// so Dino shows its call button without a stand-in, sends
+	// session-initiate to the device that proceeded, and jmi accepts.
+	if err := d.Restart(ctxWithin(t, startWait)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.OpenConversation(ctxFor(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	log = d.Stanzas()
+	propose, err := d.StartAudioCall(ctxWithin(t, startWait), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := propose.Child(jmi.NS, "propose").Attr("id")
+	waitEvent(t, romeo, "incoming call from Dino", is(call.EventIncoming, id))
+	if err := romeo.CallByID(id).Answer(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	flowsWithDino(t, ctx, romeo.CallByID(id))
+	if err := romeo.CallByID(id).HangUp(ctxFor(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.WaitStanza(ctxFor(t), log, "the session-terminate reaching Dino", func(s dinopeer.Stanza) bool {
+		j := s.Find("urn:xmpp:jingle:1", "jingle")
+		return s.In && j != nil && j.Attr("action") == "session-terminate" && j.Attr("sid") == id
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flowsWithDino waits until RTP went both ways on call h with Dino, and
+// checks what Dino negotiated.
+func flowsWithDino(t *testing.T, ctx context.Context, h *client.Call) {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	var st media.Stats
 	for {
@@ -118,21 +168,13 @@ func TestDinoMedia(t *testing.T) {
 		select {
 		case <-time.After(100 * time.Millisecond): // polling the counters: there is no event per packet
 		case <-ctx.Done():
+			t.Fatal(ctx.Err())
 		}
 	}
 	if st.Codec != media.PCMU || st.SRTP != "SRTP_AES128_CM_HMAC_SHA1_80" || st.SelectedPair == "" {
 		t.Errorf("with Dino: %+v, want PCMU over SRTP_AES128_CM_HMAC_SHA1_80 (Dino's only profile) on a selected pair", st)
 	}
 	t.Logf("with Dino: %s, %s, sent %d received %d dropped %d lost %d, pair %s", st.Codec, st.SRTP, st.PacketsSent, st.PacketsReceived, st.PacketsDropped, st.PacketsLost, st.SelectedPair)
-	if err := h.HangUp(ctxFor(t), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := d.WaitStanza(ctxFor(t), log, "the session-terminate reaching Dino", func(s dinopeer.Stanza) bool {
-		j := s.Find("urn:xmpp:jingle:1", "jingle")
-		return s.In && j != nil && j.Attr("action") == "session-terminate" && j.Attr("sid") == h.ID()
-	}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the client's goroutines.
