@@ -267,15 +267,19 @@ func logLine(log *logBuffer, parts ...string) int {
 // checkNoGoroutineLeak waits until no more goroutines run than before.
 func checkNoGoroutineLeak(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(eventWait)
+	deadline := time.NewTimer(eventWait)
+	defer deadline.Stop()
+	// Polling the count, with a deadline: there is no event to wait on.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf)
 		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling the count with a deadline: there is no event to wait on
 	}
 }
 
