@@ -237,12 +237,12 @@ func newClient(cfg Config) (*Client, error) {
 	life, stop := context.WithCancel(context.Background())
 	c := &Client{ready: make(chan struct{}), life: life, stop: stop, cfg: cfg, log: log.With("component", "jmi", "account", cfg.JID.String()), inbox: make(chan func(), 256), done: make(chan struct{}), loopDone: make(chan struct{}), events: newEventQueue(), roster: map[string]string{}, statusChanged: make(chan struct{})}
 	c.extra = newExtraMux(cfg.MuxOptions)
-	if cfg.Media != nil {
-		c.flow = newJingleFlow(cfg.JID)
-	}
 	trust := cfg.Trust
 	if trust == nil {
 		trust = c.rosterTrust
+	}
+	if cfg.Media != nil {
+		c.flow = newJingleFlow(cfg.JID, trust)
 	}
 	c.dev = NewDevice(DeviceConfig{Account: cfg.JID, Engine: cfg.Engine, Trust: trust, SharesPresence: c.sharesPresence})
 	if cfg.Position == nil && cfg.StateFile != "" {

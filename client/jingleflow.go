@@ -43,10 +43,15 @@ type jingleFlow struct {
 	// sent in held: the IQ's answer goes out first.
 	hold bool
 	held []func()
+	// trust is the client's trust in a caller (Config.Trust or the
+	// roster): Jingle from anyone else gets the answer of an offline
+	// device.
+	trust func(jid.JID) bool
 }
 
-func newJingleFlow(account jid.JID) *jingleFlow {
+func newJingleFlow(account jid.JID, trust func(jid.JID) bool) *jingleFlow {
 	return &jingleFlow{
+		trust: trust,
 		// Each client its own prefix: a late answer to an IQ of an earlier
 		// run matches nothing.
 		m:            session.New(session.Config{Account: account, IDPrefix: "jingle-" + jmi.NewID()[:8]}),
@@ -167,6 +172,11 @@ func (c *Client) applyJingle(effs []session.Effect, from jid.JID) {
 			}
 		case session.StopMedia:
 			c.stopMedia(e.SID)
+			for id, sid := range c.flow.startOnReply {
+				if sid == e.SID {
+					delete(c.flow.startOnReply, id) // its answer, if it ever comes, starts nothing
+				}
+			}
 		case session.FinishCall:
 			sid, reason, peer := e.SID, e.Reason, from
 			c.sendLater(func() { c.finishFromJingle(sid, reason, peer) })
@@ -327,7 +337,17 @@ func (c *Client) jingleIQWithMedia(t xmlstream.TokenWriter, iq inIQ) error {
 	var answer *jingle.IQ
 	var held []func()
 	ctx, cancel := context.WithTimeout(c.life, 5*time.Second)
+	var stranger bool
 	err = c.run(ctx, func() {
+		if !from.Bare().Equal(c.cfg.JID.Bare()) && !c.flow.trust(from.Bare()) {
+			// Whoever may not make this device ring must not learn that
+			// it is online either (XEP-0353 §6): <service-unavailable/>
+			// is what the server answers for a device that is not
+			// (RFC 6121 §8.5.3.2.1), and XEP-0166 §6.3.2's answer to an
+			// initiator the responder does not talk to.
+			stranger = true
+			return
+		}
 		effs, err := c.flow.m.Handle(time.Now(), session.IQReceived{IQ: parsed})
 		if err != nil {
 			c.log.Warn("Jingle engine refused a received IQ", "from", iq.from, "err", err)
@@ -358,6 +378,10 @@ func (c *Client) jingleIQWithMedia(t xmlstream.TokenWriter, iq inIQ) error {
 	cancel()
 	if err != nil {
 		return c.replyError(t, iq, "wait", "internal-server-error", nil)
+	}
+	if stranger {
+		c.log.Warn("Jingle from a sender not trusted; answered as if offline", "from", iq.from, "action", parsed.Jingle.Action.String())
+		return c.replyError(t, iq, "cancel", "service-unavailable", nil)
 	}
 	if answer == nil {
 		answer = &jingle.IQ{}

@@ -26,7 +26,9 @@ type MediaConfig struct {
 	// discarded); closed like Source.
 	Sink func(callID string) (media.Sink, error)
 	// ICEServers are STUN/TURN servers used beside those the XMPP server
-	// offers (XEP-0215).
+	// offers (XEP-0215). Not done yet: the client does not ask the server
+	// for its services, so these are the only ones (none: host
+	// candidates only).
 	ICEServers []webrtc.ICEServer
 	// LoopbackOnly and Configure are passed to each media.Config (tests and
 	// the demo: loopback only).

@@ -267,15 +267,19 @@ func logLine(log *logBuffer, parts ...string) int {
 // checkNoGoroutineLeak waits until no more goroutines run than before.
 func checkNoGoroutineLeak(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(eventWait)
+	deadline := time.NewTimer(eventWait)
+	defer deadline.Stop()
+	// Polling the count, with a deadline: there is no event to wait on.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf)
 		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling the count with a deadline: there is no event to wait on
 	}
 }
 
@@ -283,7 +287,9 @@ func checkNoGoroutineLeak(t *testing.T, before int) {
 // one this device expects is refused (XEP-0166 §7.2, <unknown-session/>),
 // and the real call is untouched: one from a stranger with the call's sid,
 // one from another device of the caller, one on the tablet that did not
-// answer, one for a sid that names no call, and a malformed one.
+// answer, one for a sid that names no call, and a malformed one. A device
+// that trusts only its roster answers a stranger <service-unavailable/>,
+// as the server answers for a device that is offline.
 func TestE2EMediaRefusals(t *testing.T) {
 	w := newWorld(t)
 	d := w.srv.Domain()
@@ -332,7 +338,19 @@ func TestE2EMediaRefusals(t *testing.T) {
 			t.Errorf("session-initiate %s: %v: %s", tc.what, err, got.Raw)
 		}
 	}
-	got, err := desk.IQ(ctx, "bad", `<iq type='set' id='bad' to='`+phoneJID+`'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate'/></iq>`)
+	// A device that trusts its roster only answers a stranger as an
+	// offline device would: he must not learn it is online.
+	lcfg := w.config("juliet", "laptop")
+	lcfg.Trust, lcfg.Media = nil, newMediaSide("laptop", 330).config()
+	laptop := w.login(t, lcfg)
+	got, err := tybalt.IQ(ctx, "s1", dinoInitiate("s1", tybalt.JID(), laptop.Account().String(), id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := iqIs("error", "<service-unavailable")(got); err != nil {
+		t.Errorf("session-initiate from a stranger to a device that trusts its roster: %v: %s", err, got.Raw)
+	}
+	got, err = desk.IQ(ctx, "bad", `<iq type='set' id='bad' to='`+phoneJID+`'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate'/></iq>`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +365,7 @@ func TestE2EMediaRefusals(t *testing.T) {
 	// Close in the middle of the call ends its media, goroutines and all.
 	tybalt.Close()
 	desk.Close()
-	for _, c := range []*Client{romeo, juliet, other} {
+	for _, c := range []*Client{romeo, juliet, other, laptop} {
 		c.Close()
 	}
 	waitClosed(t, orchard, id)

@@ -171,6 +171,12 @@ func NewSession(cfg Config) (*Session, error) {
 		}
 	}
 	var se webrtc.SettingEngine
+	// Dino 0.4.2 sends RTP as soon as DTLS is up, which can be before pion
+	// has taken the session-accept as applied: pion then drops the
+	// stream's SSRC for good ("cannot process early media without SDP
+	// answer") and the call is one-way. With one audio m-line, an
+	// undeclared SSRC can only be the peer's audio.
+	se.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	if cfg.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
