@@ -15,6 +15,7 @@ import (
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
 	"github.com/jmi-xmpp/jmi/jingle/session"
+	"github.com/pion/webrtc/v4"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/carbons"
@@ -165,10 +166,11 @@ type Client struct {
 	// their number; see RecordErr.
 	recordErr      error
 	recordFailures int
-	roster         map[string]string // bare JID → subscription
-	session        *xmpp.Session     // replaced on reconnect; read through sess
-	served         chan struct{}     // closed when serve stops reading session
-	pending        [][]byte          // stanzas the loop could not send while offline
+	roster         map[string]string  // bare JID → subscription
+	session        *xmpp.Session      // replaced on reconnect; read through sess
+	served         chan struct{}      // closed when serve stops reading session
+	serverICE      []webrtc.ICEServer // the server's STUN and TURN (XEP-0215), with media
+	pending        [][]byte           // stanzas the loop could not send while offline
 	// embedded: made by New, on the application's session, which the
 	// client neither closes nor replaces.
 	embedded      bool
@@ -318,6 +320,10 @@ func (c *Client) setUp(ctx context.Context, s *xmpp.Session) error {
 	}
 	c.wg.Add(1)
 	go c.catchUp(qid, after)
+	if c.cfg.Media != nil {
+		c.wg.Add(1)
+		go c.lookUpICEServers(s)
+	}
 	return nil
 }
 

@@ -460,7 +460,7 @@ func (c *Client) newCallMedia(sid string, role media.Role) (*callMedia, error) {
 	}
 	cfg := media.Config{
 		Role: role, Source: src, Sink: sink,
-		ICEServers: mc.ICEServers, LoopbackOnly: mc.LoopbackOnly, Configure: mc.Configure,
+		ICEServers: c.iceServers(), RelayOnly: mc.RelayOnly, LoopbackOnly: mc.LoopbackOnly, Configure: mc.Configure,
 		Logger: c.log.With("sid", sid),
 	}
 	cfg.OnEvent = func(ev media.Event) { c.mediaEvent(sid, m, ev) }

@@ -2,12 +2,16 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
+	"time"
 
 	"github.com/jmi-xmpp/jmi"
+	"github.com/jmi-xmpp/jmi/extdisco"
 	"github.com/jmi-xmpp/jmi/media"
 	"github.com/pion/webrtc/v4"
 	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/stanza"
 )
@@ -26,10 +30,13 @@ type MediaConfig struct {
 	// discarded); closed like Source.
 	Sink func(callID string) (media.Sink, error)
 	// ICEServers are STUN/TURN servers used beside those the XMPP server
-	// offers (XEP-0215). Not done yet: the client does not ask the server
-	// for its services, so these are the only ones (none: host
-	// candidates only).
+	// offers (XEP-0215), which the client asks for after each login and
+	// again before their credentials expire.
 	ICEServers []webrtc.ICEServer
+	// RelayOnly sends the media through a TURN server only (ICE transport
+	// policy relay): the peer never learns this device's addresses. A call
+	// fails when no TURN server is offered or reachable.
+	RelayOnly bool
 	// LoopbackOnly and Configure are passed to each media.Config (tests and
 	// the demo: loopback only).
 	LoopbackOnly bool
@@ -107,4 +114,49 @@ func (c *Client) handleJingleIQ(iq stanza.IQ, t xmlstream.TokenReadEncoder, star
 		return c.replyError(t, in, "modify", "bad-request", nil)
 	}
 	return c.jingleIQWithMedia(t, in)
+}
+
+// lookUpICEServers asks the server of session s for its STUN and TURN
+// services (XEP-0215) and keeps them for the media of the calls to come,
+// and asks again before their credentials expire, until the session is
+// replaced (the next login asks again) or the client closes. A server
+// without the service gives none: calls gather host candidates only.
+func (c *Client) lookUpICEServers(s *xmpp.Session) {
+	defer c.wg.Done()
+	for {
+		ctx, cancel := context.WithTimeout(c.life, 30*time.Second)
+		servers, refreshAt, err := extdisco.LookupICEServers(ctx, c.SendIQ, c.Account().Domain(), time.Now(), c.log)
+		cancel()
+		if err != nil {
+			if c.life.Err() == nil {
+				c.log.Warn("asking the server for STUN and TURN; calls use host candidates and MediaConfig.ICEServers", "err", err)
+			}
+			return
+		}
+		c.mu.Lock()
+		c.serverICE = servers
+		c.mu.Unlock()
+		c.log.Debug("STUN and TURN from the server", "servers", len(servers), "refresh_at", refreshAt)
+		if refreshAt.IsZero() {
+			return
+		}
+		wait := time.NewTimer(time.Until(refreshAt))
+		select {
+		case <-c.done:
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+		if c.sess() != s {
+			return
+		}
+	}
+}
+
+// iceServers are the STUN and TURN servers of a new call's media: those of
+// MediaConfig, then those the server offers.
+func (c *Client) iceServers() []webrtc.ICEServer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(append([]webrtc.ICEServer(nil), c.cfg.Media.ICEServers...), c.serverICE...)
 }

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"github.com/jmi-xmpp/jmi/internal/prosodytest"
+	"github.com/jmi-xmpp/jmi/internal/turntest"
 	"log/slog"
 	"math"
 	"runtime"
@@ -582,4 +584,62 @@ func TestE2EMediaEmbedded(t *testing.T) {
 	waitEvent(t, romeo, "finished", is(call.EventFinished, id), eventWait)
 	waitClosed(t, orchard, id)
 	waitClosed(t, phone, id)
+}
+
+// TestE2EMediaRelayFromServer: the client asks its server for STUN and TURN
+// (XEP-0215, Prosody's mod_external_services) and its calls' media uses
+// them: with MediaConfig.RelayOnly, a call connects only through the TURN
+// server the server named, with credentials the server computed. Before
+// the client asked, a relay-only call had no candidate at all.
+func TestE2EMediaRelayFromServer(t *testing.T) {
+	turn := turntest.New(t, turntest.Options{})
+	w := newWorldOn(t, prosodyServer{prosodytest.New(t, prosodytest.Options{ExternalServices: &prosodytest.ExternalServices{
+		Host: turn.Host, Port: turn.Port, Secret: turn.Secret, User: "jmi", TTL: time.Hour,
+	}})})
+	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
+	relayed := func(who, resource string, side *mediaSide) *Client {
+		cfg := w.config(who, resource)
+		cfg.Media = side.config()
+		cfg.Media.RelayOnly = true
+		cfg.Logger = slog.New(slog.NewTextHandler(side.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return w.login(t, cfg)
+	}
+	romeo, juliet := relayed("romeo", "orchard", orchard), relayed("juliet", "phone", phone)
+	// The services are asked for after the login: wait until both have them.
+	// (Polled under a deadline: the client has no event for it.)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(eventWait)
+	for _, c := range []*Client{romeo, juliet} {
+		for len(c.iceServers()) == 0 {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("%s: no STUN or TURN from the server within %s", c.cfg.JID, eventWait)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*eventWait)
+	defer cancel()
+	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
+	if err := juliet.CallByID(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, orchard, id, 660)
+	waitHeard(t, phone, id, 440)
+	for name, c := range map[string]*Client{"romeo": romeo, "juliet": juliet} {
+		checkConnected(t, name, c, id)
+		st, _ := c.CallByID(id).MediaStats()
+		local, remote, _ := strings.Cut(st.SelectedPair, " <-> ")
+		if !strings.Contains(local, " relay ") || !strings.Contains(remote, " relay ") {
+			t.Errorf("%s: selected pair %q, want relay on both sides", name, st.SelectedPair)
+		}
+	}
+	if n := turn.Allocations(); n != 2 {
+		t.Errorf("the TURN server made %d allocations, want one per side", n)
+	}
 }
