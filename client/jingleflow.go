@@ -47,6 +47,11 @@ type jingleFlow struct {
 	// roster): Jingle from anyone else gets the answer of an offline
 	// device.
 	trust func(jid.JID) bool
+	// answered holds the CallAnswered of a call answered with this device
+	// while the client asks the peer's device whether it speaks Jingle
+	// audio (askJingle): the session follows only if it does, or once a
+	// Jingle IQ of the call shows that it does.
+	answered map[string]session.CallAnswered
 }
 
 func newJingleFlow(account jid.JID, trust func(jid.JID) bool) *jingleFlow {
@@ -92,16 +97,14 @@ func (c *Client) jingleCallEvent(ev call.Event) {
 		if info.Elsewhere {
 			in.Remote = jid.JID{}
 		}
-		effs, err := c.flow.m.Handle(time.Now(), in)
-		if err != nil {
-			c.log.Warn("Jingle: the answered call has no session", "sid", ev.ID, "err", err)
+		if !in.Self.Equal(c.dev.Account()) || in.Remote.Equal(jid.JID{}) {
+			// Answered on another device: any session here ends.
+			c.callAnswered(in)
 			return
 		}
-		c.applyJingle(effs, jid.JID{})
-		if s, ok := c.flow.m.Session(ev.ID); ok && s.Role == session.RoleInitiator && s.State == session.StateAwaiting {
-			c.startInitiatorMedia(ev.ID)
-		}
+		c.askJingle(in)
 	case call.EventFinished, call.EventRejected, call.EventRetracted, call.EventMissed:
+		delete(c.flow.answered, ev.ID)
 		var reason *jmi.Reason
 		if ev.Reason != "" && ev.MigratedTo == "" {
 			reason = &jmi.Reason{Condition: jmi.Condition(ev.Reason)}
@@ -111,6 +114,133 @@ func (c *Client) jingleCallEvent(ev call.Event) {
 		}
 		c.jingleInput(session.CallEnded{SID: ev.ID, Reason: reason, MigratedTo: ev.MigratedTo})
 	}
+}
+
+// callAnswered hands the answer of a call to the Jingle engine, and sends
+// the offer if this device is the initiator. On the loop.
+func (c *Client) callAnswered(in session.CallAnswered) {
+	delete(c.flow.answered, in.SID)
+	effs, err := c.flow.m.Handle(time.Now(), in)
+	if err != nil {
+		c.log.Warn("Jingle: the answered call has no session", "sid", in.SID, "err", err)
+		return
+	}
+	c.applyJingle(effs, jid.JID{})
+	if s, ok := c.flow.m.Session(in.SID); ok && s.Role == session.RoleInitiator && s.State == session.StateAwaiting {
+		c.startInitiatorMedia(in.SID)
+	}
+}
+
+// askJingle asks the peer's device in the call answered here for its
+// features (disco#info), off the loop, and starts the Jingle session only
+// if it lists Jingle RTP audio. A device without it (jmi --no-media, a bot
+// or gateway that speaks JMI alone) keeps the call without media: a
+// session-initiate it refuses, or one it never sends while this device
+// waits for it, would end the call. No answer in time, or an error, starts
+// the session all the same: a client that cannot be asked is given the
+// benefit of the doubt, as before. A Jingle IQ of the call from the peer
+// starts it at once (the peer does speak Jingle). On the loop.
+func (c *Client) askJingle(in session.CallAnswered) {
+	if c.flow.answered == nil {
+		c.flow.answered = map[string]session.CallAnswered{}
+	}
+	c.flow.answered[in.SID] = in
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(c.life, peerFeaturesWait)
+		features, err := c.peerFeatures(ctx, in.Remote)
+		cancel()
+		c.post(func() {
+			if _, waiting := c.flow.answered[in.SID]; !waiting {
+				return // ended, or started by the peer's Jingle
+			}
+			if err == nil && !hasJingleAudio(features) {
+				delete(c.flow.answered, in.SID)
+				c.log.Info("the device in the call lists no Jingle audio: the call goes on without media", "sid", in.SID, "peer", in.Remote)
+				return
+			}
+			if err != nil {
+				c.log.Debug("asking the device in the call for its features; starting Jingle all the same", "sid", in.SID, "peer", in.Remote, "err", err)
+			}
+			c.callAnswered(in)
+		})
+	}()
+}
+
+// peerFeaturesWait bounds the disco#info of the device in a call.
+const peerFeaturesWait = 5 * time.Second
+
+// maxPeerFeatures bounds what a peer's disco#info answer may make us keep.
+const maxPeerFeatures = 512
+
+// peerFeatures returns the features of to (XEP-0030 disco#info).
+func (c *Client) peerFeatures(ctx context.Context, to jid.JID) ([]string, error) {
+	query := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Space: nsDiscoInfo, Local: "query"}})
+	r, err := c.SendIQ(ctx, stanza.IQ{To: to, Type: stanza.GetIQ}, query)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var features []string
+	first := true
+	for {
+		tok, err := r.Token()
+		if err == io.EOF {
+			return features, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if first {
+			first = false
+			for _, a := range start.Attr {
+				if a.Name.Local == "type" && a.Name.Space == "" && a.Value != "result" {
+					return nil, fmt.Errorf("client: disco#info of %s answered %q", to, a.Value)
+				}
+			}
+			continue
+		}
+		if start.Name.Space == nsDiscoInfo && start.Name.Local == "feature" && len(features) < maxPeerFeatures {
+			for _, a := range start.Attr {
+				if a.Name.Local == "var" && a.Name.Space == "" {
+					features = append(features, a.Value)
+				}
+			}
+		}
+	}
+}
+
+// hasJingleAudio reports whether features have what a Jingle RTP audio
+// call needs of a peer.
+func hasJingleAudio(features []string) bool {
+	need := map[string]bool{jmi.NSJingle: false, nsJingleRTP: false, nsJingleRTPAudio: false}
+	for _, f := range features {
+		if _, ok := need[f]; ok {
+			need[f] = true
+		}
+	}
+	for _, ok := range need {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// callWith reports whether call sid of this device is with the device
+// from: the callee this device called, who may not be in the roster, must
+// still be heard. On the loop.
+func (c *Client) callWith(sid string, from jid.JID) bool {
+	if s, ok := c.flow.m.Session(sid); ok && s.Remote.Equal(from) {
+		return true
+	}
+	in, ok := c.flow.answered[sid]
+	return ok && in.Remote.Equal(from)
 }
 
 // knownCondition are the reason conditions of XEP-0166 §7.4.
@@ -339,7 +469,7 @@ func (c *Client) jingleIQWithMedia(t xmlstream.TokenWriter, iq inIQ) error {
 	ctx, cancel := context.WithTimeout(c.life, 5*time.Second)
 	var stranger bool
 	err = c.run(ctx, func() {
-		if !from.Bare().Equal(c.cfg.JID.Bare()) && !c.flow.trust(from.Bare()) {
+		if !from.Bare().Equal(c.cfg.JID.Bare()) && !c.flow.trust(from.Bare()) && !c.callWith(parsed.Jingle.SID, from) {
 			// Whoever may not make this device ring must not learn that
 			// it is online either (XEP-0353 §6): <service-unavailable/>
 			// is what the server answers for a device that is not
@@ -347,6 +477,11 @@ func (c *Client) jingleIQWithMedia(t xmlstream.TokenWriter, iq inIQ) error {
 			// initiator the responder does not talk to.
 			stranger = true
 			return
+		}
+		if in, ok := c.flow.answered[parsed.Jingle.SID]; ok && !in.Outgoing && in.Remote.Equal(from) {
+			// The caller's Jingle came before its features: it speaks
+			// Jingle, and the session begins here.
+			c.callAnswered(in)
 		}
 		effs, err := c.flow.m.Handle(time.Now(), session.IQReceived{IQ: parsed})
 		if err != nil {

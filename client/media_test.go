@@ -3,10 +3,12 @@ package client
 import (
 	"context"
 	"fmt"
+	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/internal/prosodytest"
 	"github.com/jmi-xmpp/jmi/internal/turntest"
 	"log/slog"
 	"math"
+	"mellium.im/xmpp/jid"
 	"runtime"
 	"strings"
 	"sync"
@@ -641,5 +643,67 @@ func TestE2EMediaRelayFromServer(t *testing.T) {
 	}
 	if n := turn.Allocations(); n != 2 {
 		t.Errorf("the TURN server made %d allocations, want one per side", n)
+	}
+}
+
+// TestE2EMediaPeerWithoutJingle: a device with media and one without
+// (jmi --no-media, a bot that speaks JMI alone) call each other both ways,
+// and each call stays up until it is hung up: the device with media asks
+// the other's features first and starts no Jingle session with a device
+// that lists no Jingle audio. Before, the caller's session-initiate was
+// refused and ended the call at once, and a callee with media waited for
+// a session-initiate that never came and ended the call after 60 s.
+func TestE2EMediaPeerWithoutJingle(t *testing.T) {
+	w := newWorld(t)
+	side := newMediaSide("romeo", 440)
+	romeo := w.mediaDevice(t, "romeo", "orchard", side)
+	juliet := w.device(t, "juliet", "phone") // no media
+	ctx, cancel := context.WithTimeout(context.Background(), 4*eventWait)
+	defer cancel()
+	for _, dir := range []struct {
+		name           string
+		caller, callee *Client
+		to             jid.JID
+	}{
+		{"media calls no media", romeo, juliet, w.bare("juliet")},
+		{"no media calls media", juliet, romeo, w.bare("romeo")},
+	} {
+		id, err := callID(dir.caller.Call(ctx, dir.to, "audio"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, dir.callee, dir.name+": incoming", is(call.EventIncoming, id), eventWait)
+		if err := dir.callee.CallByID(id).Answer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, dir.caller, dir.name+": proceeded", is(call.EventProceeded, id), eventWait)
+		// The device with media has asked, and knows.
+		tick := time.NewTicker(10 * time.Millisecond)
+		deadline := time.After(eventWait)
+		for !logHas(side.log, "lists no Jingle audio", id) {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("%s: the device with media did not find the other without Jingle within %s:\n%s", dir.name, eventWait, side.log)
+			}
+		}
+		tick.Stop()
+		for _, c := range []*Client{dir.caller, dir.callee} {
+			if info, ok, err := c.CallByID(id).Info(ctx); err != nil || !ok || info.State != call.StateActive {
+				t.Fatalf("%s: %s has the call as %+v (%v, %v), want it still up", dir.name, c.cfg.JID, info, ok, err)
+			}
+		}
+		if _, ok := romeo.CallByID(id).MediaStats(); ok || side.sourceCount() != 0 {
+			t.Errorf("%s: media started with a device without Jingle", dir.name)
+		}
+		if err := dir.caller.CallByID(id).HangUp(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*Client{dir.caller, dir.callee} {
+			ev := waitEvent(t, c, dir.name+": finished", is(call.EventFinished, id), eventWait)
+			if ev.Reason != string(jmi.Success) {
+				t.Errorf("%s: %s finished with %q, want success", dir.name, c.cfg.JID, ev.Reason)
+			}
+		}
 	}
 }

@@ -204,6 +204,12 @@ var bounces = []attack{
 			if err != nil {
 				t.Fatalf("romeo: no proceed: %v", err)
 			}
+			// The answer also sends the caller directed presence, after the
+			// proceed: wait for it, or, late, it would count as the
+			// attack's doing.
+			if _, err := romeo.WaitAfter(ctx, from, rawxmpp.Contains("<presence")); err != nil {
+				t.Fatalf("romeo: no directed presence with the proceed: %v", err)
+			}
 			sc.msgID = st.ID()
 			return sc
 		},
