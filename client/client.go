@@ -830,7 +830,7 @@ func (c *Client) stopWith(err error) {
 }
 
 // Err returns why the client stopped on its own (an error wrapping
-// ErrConflict), or nil while it runs and after Close. Read it when Events
+// ErrAuth, ErrConflict or ErrSessionEnded), or nil while it runs and after Close. Read it when Events
 // closes without the application having called Close.
 func (c *Client) Err() error {
 	c.mu.Lock()
