@@ -170,6 +170,7 @@ type Client struct {
 	extra         *mux.ServeMux // of cfg.MuxOptions; nil without any
 	status        Status
 	statusChanged chan struct{} // closed and replaced at each change of status
+	sendIQEnded   func()        // tests only: called when a SendIQ stops waiting for its answer
 }
 
 // sess returns the current session.
