@@ -650,6 +650,19 @@ func (c *Client) reconnect() bool {
 		}
 		if err == nil {
 			c.mu.Lock()
+			select {
+			case <-c.done:
+				// Close came during the dial: it closed the session it
+				// found, not this one, which nobody would ever close.
+				c.mu.Unlock()
+				cancel()
+				s.Close()
+				if conn := s.Conn(); conn != nil {
+					_ = conn.Close()
+				}
+				return false
+			default:
+			}
 			c.session, c.served = s, make(chan struct{})
 			c.mu.Unlock()
 			c.logins.Add(1)
