@@ -34,15 +34,15 @@ func (Bounced) isInput() {}
 // bounced ends the call whose propose or proceed came back as an error.
 func (m *Machine) bounced(now time.Time, b Bounced, out *effects) {
 	c := m.calls[b.ID]
-	ignore := func(why string) {
-		ev := Event{Type: EventIgnored, ID: b.ID, Reason: why, Device: b.From, At: now}
+	ignore := func(class IgnoreReason, why string) {
+		ev := Event{Type: EventIgnored, ID: b.ID, Reason: why, Ignored: class, Device: b.From, At: now}
 		if !b.From.Equal(jid.JID{}) {
 			ev.Peer = b.From.Bare()
 		}
 		out.notify(ev)
 	}
 	if c == nil || !c.ours {
-		ignore("error bounce for a call not placed or answered here")
+		ignore(IgnoreUnknownCall, "error bounce for a call not placed or answered here")
 		return
 	}
 	switch {
@@ -55,8 +55,11 @@ func (m *Machine) bounced(now time.Time, b Bounced, out *effects) {
 	case b.Kind == jmi.KindProceed && c.Direction == Incoming && c.State == StateActive && !c.Elsewhere && (b.From.Equal(c.Device) || b.From.Equal(c.Device.Bare())):
 		// The proceed went to the caller's device (or, with
 		// BareJIDResponses, its bare JID): the caller never got our answer.
+	case b.Kind == jmi.KindPropose && c.Direction == Outgoing && c.State == StateProposing:
+		ignore(IgnoreWrongParty, "error bounce of a propose that ends no call")
+		return
 	default:
-		ignore("error bounce of a " + b.Kind.String() + " that ends no call")
+		ignore(IgnoreState, "error bounce of a "+b.Kind.String()+" that ends no call")
 		return
 	}
 	m.end(c, EventFinished, now, now)

@@ -22,7 +22,9 @@
 // always give the same effects; Handle returns an error only for local
 // misuse, such as answering a call that does not ring. Bad input from the
 // network never changes state: it is answered with an EventIgnored that says
-// why, for the client to log, except what the limits on untrusted calls
+// why, in words (Reason) and as a class to count and branch on (Ignored: an
+// unknown call, the wrong party, a session id reused, a state that does not
+// allow it, a lost tie-break, malformed input), for the client to log, except what the limits on untrusted calls
 // drop, which is counted into one summary (see Limits below).
 //
 // Session ids come in with the inputs: the client makes them (UUIDv4, as

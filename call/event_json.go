@@ -12,6 +12,7 @@ import (
 // --json output of the jmi command.
 type eventJSON struct {
 	Event      string   `json:"event"`
+	Ignored    string   `json:"ignored,omitempty"`
 	ID         string   `json:"id,omitempty"`
 	Peer       string   `json:"peer,omitempty"`
 	Direction  string   `json:"direction,omitempty"`
@@ -28,12 +29,17 @@ type eventJSON struct {
 }
 
 // MarshalJSON writes the event as one JSON object: event (the type's name),
-// id, peer, and where they apply direction, device, reason, text,
-// tie_break, migrated_to, elsewhere, failed, media and at (RFC 3339, UTC).
+// for an ignored event its class (ignored: IgnoreReason's name, such as
+// "wrong-party"), id, peer, and where they apply direction, device, reason
+// (for an ignored event the words), text, tie_break, migrated_to, elsewhere,
+// failed, media, at (RFC 3339, UTC) and count.
 func (e Event) MarshalJSON() ([]byte, error) {
 	v := eventJSON{
 		Event: e.Type.String(), ID: e.ID, Reason: e.Reason, Text: e.Text,
 		TieBreak: e.TieBreak, MigratedTo: e.MigratedTo, Elsewhere: e.Elsewhere, Failed: e.Failed, Media: e.Media, Count: e.Count,
+	}
+	if e.Ignored != IgnoreNone {
+		v.Ignored = e.Ignored.String()
 	}
 	if !e.Peer.Equal(jid.JID{}) {
 		v.Peer = e.Peer.String()
@@ -67,6 +73,12 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	}
 	if ev.Type == EventUnknown {
 		return fmt.Errorf("call: unknown event %q", v.Event)
+	}
+	if v.Ignored != "" {
+		var ok bool
+		if ev.Ignored, ok = ParseIgnoreReason(v.Ignored); !ok {
+			return fmt.Errorf("call: unknown ignored class %q", v.Ignored)
+		}
 	}
 	var err error
 	if v.Peer != "" {

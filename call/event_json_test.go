@@ -30,3 +30,32 @@ func TestEventJSON(t *testing.T) {
 		t.Error("read an unknown event")
 	}
 }
+
+// TestEventJSONIgnored: an ignored event carries its class beside its words,
+// and reads back.
+func TestEventJSONIgnored(t *testing.T) {
+	ev := call.Event{Type: call.EventIgnored, Ignored: call.IgnoreWrongParty, ID: "c1", Peer: tybalt.Bare(), Device: tybalt,
+		Reason: "proceed from someone who is not the callee", At: t0}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"event":"ignored","ignored":"wrong-party","id":"c1","peer":"tybalt@capulet.example","device":"tybalt@capulet.example/sword","reason":"proceed from someone who is not the callee","at":"2026-01-01T10:00:00Z"}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	var back call.Event
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Type != call.EventIgnored || back.Ignored != call.IgnoreWrongParty || back.Reason != ev.Reason {
+		t.Errorf("round trip: %+v", back)
+	}
+	if err := json.Unmarshal([]byte(`{"event":"ignored","ignored":"nonsense"}`), &back); err == nil {
+		t.Error("read an unknown ignored class")
+	}
+	// Other events carry no class.
+	if b, _ := json.Marshal(call.Event{Type: call.EventMissed, ID: "c2"}); string(b) != `{"event":"missed","id":"c2"}` {
+		t.Errorf("a missed event: %s", b)
+	}
+}

@@ -301,7 +301,7 @@ func (m *Machine) reportOverflow(now time.Time, out *effects) {
 	if o.count == 0 || o.due.After(now) {
 		return
 	}
-	ev := Event{Type: EventIgnored, Count: o.count, At: now,
+	ev := Event{Type: EventIgnored, Ignored: IgnoreOverLimit, Count: o.count, At: now,
 		Reason: fmt.Sprintf("%d signals from untrusted senders dropped: over the limit of %d untrusted calls per sender or %d in all", o.count, m.cfg.MaxUntrustedPerPeer, m.cfg.MaxUntrusted)}
 	if !o.manyPeers {
 		ev.Peer = o.peer

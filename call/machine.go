@@ -484,8 +484,8 @@ func (c *callState) event(t EventType, at time.Time) Event {
 	return Event{Type: t, ID: c.ID, Direction: c.Direction, Peer: c.Peer, Media: append([]string(nil), c.Media...), At: at, Elsewhere: c.Elsewhere}
 }
 
-func ignored(out *effects, at time.Time, s Signal, why string) {
-	ev := Event{Type: EventIgnored, Reason: why, Ignored: IgnoreProtocol, Device: s.From, At: at}
+func ignored(out *effects, at time.Time, s Signal, class IgnoreReason, why string) {
+	ev := Event{Type: EventIgnored, Reason: why, Ignored: class, Device: s.From, At: at}
 	if s.Element != nil {
 		ev.ID = s.Element.SessionID()
 	}
@@ -531,7 +531,7 @@ func (m *Machine) addressedHere(to jid.JID) bool {
 
 func (m *Machine) signal(now time.Time, s Signal, out *effects) {
 	if s.Element == nil {
-		ignored(out, now, s, "no JMI element")
+		ignored(out, now, s, IgnoreMalformed, "no JMI element")
 		return
 	}
 	at := s.Stamp
@@ -540,16 +540,16 @@ func (m *Machine) signal(now time.Time, s Signal, out *effects) {
 	}
 	id := s.Element.SessionID()
 	if id == "" {
-		ignored(out, at, s, "empty session id")
+		ignored(out, at, s, IgnoreMalformed, "empty session id")
 		return
 	}
 	if s.From.Equal(jid.JID{}) {
-		ignored(out, at, s, "message without a sender")
+		ignored(out, at, s, IgnoreBadAddress, "message without a sender")
 		return
 	}
 	own := m.isOwn(s.From)
 	if s.Via == ViaSentCarbon && !own {
-		ignored(out, at, s, "sent carbon of a message not from this account")
+		ignored(out, at, s, IgnoreForged, "sent carbon of a message not from this account")
 		return
 	}
 	c := m.calls[id]
@@ -584,7 +584,7 @@ func (m *Machine) signal(now time.Time, s Signal, out *effects) {
 	case *jmi.Finish:
 		m.finish(now, at, s, el, c, out)
 	default:
-		ignored(out, at, s, "unknown element")
+		ignored(out, at, s, IgnoreMalformed, "unknown element")
 		return
 	}
 	if c = m.calls[id]; c != nil {
@@ -613,7 +613,7 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 			m.learnPeer(c, peer)
 			if c.proposeSeen || !c.Peer.Equal(peer) {
 				if !c.Peer.Equal(peer) {
-					ignored(out, at, s, "session id already used with another peer")
+					ignored(out, at, s, IgnoreIDConflict, "session id already used with another peer")
 				}
 				return
 			}
@@ -639,20 +639,20 @@ func (m *Machine) propose(now, at time.Time, s Signal, p *jmi.Propose, c *callSt
 	}
 	peer := s.From.Bare()
 	if !m.addressedHere(s.To) && !m.isOwn(s.To) {
-		ignored(out, at, s, "propose addressed to another account")
+		ignored(out, at, s, IgnoreWrongParty, "propose addressed to another account")
 		return
 	}
 	if c != nil {
 		m.learnPeer(c, peer)
 		switch {
 		case !c.Peer.Equal(peer):
-			ignored(out, at, s, "session id collides with a call of another peer")
+			ignored(out, at, s, IgnoreIDConflict, "session id collides with a call of another peer")
 		case c.Direction == Outgoing && c.proposeSeen && c.State == StateProposing:
 			// Both sides chose the same id: the lower JID wins (§4.1).
 			// A retract would name the surviving call too, so the loser
 			// only answers; the winner ignores the other propose.
 			if TieBreak(c.ID, p.ID, m.self, s.From) == Ours {
-				ignored(out, at, s, "crossed propose with our own id: ours wins by the lower JID")
+				ignored(out, at, s, IgnoreTieBreak, "crossed propose with our own id: ours wins by the lower JID")
 				return
 			}
 			c.Direction, c.Device, c.Trusted, c.ours = Incoming, s.From, true, false
@@ -885,11 +885,11 @@ func (m *Machine) ringing(at time.Time, s Signal, c *callState, out *effects) {
 		return // our own device rang for an incoming call: nothing to do
 	}
 	if c == nil {
-		ignored(out, at, s, "ringing for an unknown call")
+		ignored(out, at, s, IgnoreUnknownCall, "ringing for an unknown call")
 		return
 	}
 	if c.Direction != Outgoing || !c.Peer.Equal(s.From.Bare()) {
-		ignored(out, at, s, "ringing from someone who is not the callee")
+		ignored(out, at, s, IgnoreWrongParty, "ringing from someone who is not the callee")
 		return
 	}
 	if c.State != StateProposing {
@@ -969,7 +969,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 			}
 		}
 		if c.Direction == Outgoing && c.proposeSeen {
-			ignored(out, at, s, "proceed from our own account for our outgoing call")
+			ignored(out, at, s, IgnoreWrongParty, "proceed from our own account for our outgoing call")
 			return
 		}
 		switch {
@@ -998,7 +998,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 	peer := s.From.Bare()
 	if c == nil {
 		if !m.strangerMayOpen(s) {
-			ignored(out, at, s, "proceed for an unknown call")
+			ignored(out, at, s, IgnoreUnknownCall, "proceed for an unknown call")
 			return
 		}
 		// The answer to a call another device of ours placed, before we saw
@@ -1009,7 +1009,7 @@ func (m *Machine) proceed(now, at time.Time, s Signal, c *callState, out *effect
 	}
 	switch {
 	case !c.Peer.Equal(peer) || c.Direction != Outgoing:
-		ignored(out, at, s, "proceed from someone who is not the callee")
+		ignored(out, at, s, IgnoreWrongParty, "proceed from someone who is not the callee")
 		return
 	case c.State == StateEnded && c.Outcome == EventRejected && c.Answered.IsZero() && !c.final:
 		// Declined on one device of the callee and answered on another at
@@ -1059,17 +1059,17 @@ func (m *Machine) reject(now, at time.Time, s Signal, r *jmi.Reject, c *callStat
 		c.Device = s.To
 	case c == nil:
 		if !m.strangerMayOpen(s) {
-			ignored(out, at, s, "reject for an unknown call")
+			ignored(out, at, s, IgnoreUnknownCall, "reject for an unknown call")
 			return
 		}
 		if c = m.strangerStub(now, at, s, Outgoing); c == nil {
 			return
 		}
 	case own && c.Direction == Outgoing && c.proposeSeen:
-		ignored(out, at, s, "reject from our own account for our outgoing call")
+		ignored(out, at, s, IgnoreWrongParty, "reject from our own account for our outgoing call")
 		return
 	case !own && (c.Direction != Outgoing || !c.Peer.Equal(s.From.Bare())):
-		ignored(out, at, s, "reject from someone who is not the callee")
+		ignored(out, at, s, IgnoreWrongParty, "reject from someone who is not the callee")
 		return
 	}
 	if c.State == StateEnded {
@@ -1130,7 +1130,7 @@ func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callSt
 		// gives the propose (and the archive's copy may come after a
 		// catch-up that began later). Otherwise it is noise.
 		if !m.catchingUp && s.Via != ViaArchive && s.Via != ViaReceivedCarbon {
-			ignored(out, at, s, "retract for an unknown call")
+			ignored(out, at, s, IgnoreUnknownCall, "retract for an unknown call")
 			return
 		}
 		if c = m.strangerStub(now, at, s, Incoming); c == nil {
@@ -1138,10 +1138,10 @@ func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callSt
 		}
 		c.Device = s.From
 	case own && c.Direction != Outgoing:
-		ignored(out, at, s, "retract from our own account for an incoming call")
+		ignored(out, at, s, IgnoreWrongParty, "retract from our own account for an incoming call")
 		return
 	case !own && (c.Direction != Incoming || !c.Peer.Equal(s.From.Bare())):
-		ignored(out, at, s, "retract from someone who is not the caller")
+		ignored(out, at, s, IgnoreWrongParty, "retract from someone who is not the caller")
 		return
 	}
 	if c.State == StateEnded {
@@ -1177,14 +1177,14 @@ func (m *Machine) retract(now, at time.Time, s Signal, r *jmi.Retract, c *callSt
 func (m *Machine) finish(now, at time.Time, s Signal, f *jmi.Finish, c *callState, out *effects) {
 	own := m.isOwn(s.From)
 	if c == nil {
-		ignored(out, at, s, "finish for an unknown call")
+		ignored(out, at, s, IgnoreUnknownCall, "finish for an unknown call")
 		return
 	}
 	if own && s.From.Equal(m.self) && c.ours && c.State == StateEnded {
 		return // our own finish, read back
 	}
 	if !own && !c.Peer.Equal(s.From.Bare()) {
-		ignored(out, at, s, "finish from someone who is not a party")
+		ignored(out, at, s, IgnoreWrongParty, "finish from someone who is not a party")
 		return
 	}
 	if c.State == StateEnded {

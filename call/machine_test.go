@@ -47,6 +47,9 @@ func render(effs []call.Effect) []string {
 		case call.Notify:
 			ev := e.Event
 			s := fmt.Sprintf("event %s %s", ev.Type, ev.ID)
+			if ev.Type == call.EventIgnored {
+				s += " class=" + ev.Ignored.String()
+			}
 			if !ev.Device.Equal(jid.JID{}) {
 				s += " device=" + ev.Device.String()
 			}
@@ -477,33 +480,49 @@ func TestWhoMaySayWhat(t *testing.T) {
 		setup  []call.Input
 		bad    call.Signal
 		reason string
+		class  call.IgnoreReason
 	}{
 		{"retract from a third party->ignored", julietPhone,
 			[]call.Input{sig(romeoOrchard, juliet, call.ViaLive, propose("c1"))},
-			sig(tybalt, juliet, call.ViaLive, &jmi.Retract{ID: "c1"}), "not the caller"},
+			sig(tybalt, juliet, call.ViaLive, &jmi.Retract{ID: "c1"}), "not the caller", call.IgnoreWrongParty},
 		{"proceed from a third party->ignored", romeoOrchard,
 			[]call.Input{call.UserPropose{To: juliet, ID: "c1", Descriptions: audio}},
-			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Proceed{ID: "c1"}), "not the callee"},
+			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Proceed{ID: "c1"}), "not the callee", call.IgnoreWrongParty},
 		{"reject from a third party->ignored", romeoOrchard,
 			[]call.Input{call.UserPropose{To: juliet, ID: "c1", Descriptions: audio}},
-			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Reject{ID: "c1"}), "not the callee"},
+			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Reject{ID: "c1"}), "not the callee", call.IgnoreWrongParty},
 		{"ringing from a third party->ignored", romeoOrchard,
 			[]call.Input{call.UserPropose{To: juliet, ID: "c1", Descriptions: audio}},
-			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Ringing{ID: "c1"}), "not the callee"},
+			sig(tybalt, romeoOrchard, call.ViaLive, &jmi.Ringing{ID: "c1"}), "not the callee", call.IgnoreWrongParty},
 		{"finish from a third party->ignored", julietPhone,
 			[]call.Input{sig(romeoOrchard, juliet, call.ViaLive, propose("c1")), call.UserProceed{ID: "c1"}},
-			sig(tybalt, julietPhone, call.ViaLive, &jmi.Finish{ID: "c1"}), "not a party"},
+			sig(tybalt, julietPhone, call.ViaLive, &jmi.Finish{ID: "c1"}), "not a party", call.IgnoreWrongParty},
 		{"propose colliding with another peer's id->ignored", julietPhone,
 			[]call.Input{sig(romeoOrchard, juliet, call.ViaLive, propose("c1"))},
-			sig(tybalt, juliet, call.ViaLive, propose("c1")), "another peer"},
+			sig(tybalt, juliet, call.ViaLive, propose("c1")), "another peer", call.IgnoreIDConflict},
 		{"forged sent carbon from a stranger->ignored", julietTablet,
 			[]call.Input{sig(romeoOrchard, juliet, call.ViaLive, propose("c1"))},
-			sig(tybalt, romeoOrchard, call.ViaSentCarbon, &jmi.Proceed{ID: "c1"}), "not from this account"},
+			sig(tybalt, romeoOrchard, call.ViaSentCarbon, &jmi.Proceed{ID: "c1"}), "not from this account", call.IgnoreForged},
 		{"retract from the callee for its incoming call->ignored", romeoOrchard,
 			[]call.Input{call.UserPropose{To: juliet, ID: "c1", Descriptions: audio}},
-			sig(julietPhone, romeoOrchard, call.ViaLive, &jmi.Retract{ID: "c1"}), "not the caller"},
+			sig(julietPhone, romeoOrchard, call.ViaLive, &jmi.Retract{ID: "c1"}), "not the caller", call.IgnoreWrongParty},
 		{"propose for another account->ignored", julietPhone, nil,
-			sig(romeoOrchard, tybalt.Bare(), call.ViaLive, propose("c9")), "another account"},
+			sig(romeoOrchard, tybalt.Bare(), call.ViaLive, propose("c9")), "another account", call.IgnoreWrongParty},
+		{"proceed from our own account for our outgoing call->ignored", romeoOrchard,
+			[]call.Input{call.UserPropose{To: juliet, ID: "c1", Descriptions: audio}},
+			sig(romeoPDA, juliet, call.ViaSentCarbon, &jmi.Proceed{ID: "c1"}), "our own account", call.IgnoreWrongParty},
+		{"our other device's propose with the id of a call with another peer->ignored", julietTablet,
+			[]call.Input{sig(romeoOrchard, juliet, call.ViaLive, propose("c1"))},
+			sig(julietPhone, tybalt.Bare(), call.ViaSentCarbon, propose("c1")), "another peer", call.IgnoreIDConflict},
+		{"crossed propose with our id, ours wins->ignored", julietPhone,
+			[]call.Input{call.UserPropose{To: romeo, ID: "c1", Descriptions: audio}},
+			sig(romeoOrchard, juliet, call.ViaLive, propose("c1")), "ours wins", call.IgnoreTieBreak},
+		{"propose with an empty session id->ignored", julietPhone, nil,
+			sig(romeoOrchard, juliet, call.ViaLive, propose("")), "empty session id", call.IgnoreMalformed},
+		{"signal without a JMI element->ignored", julietPhone, nil,
+			call.Signal{From: romeoOrchard, To: juliet}, "no JMI element", call.IgnoreMalformed},
+		{"signal without a sender->ignored", julietPhone, nil,
+			call.Signal{To: juliet, Element: propose("c1")}, "without a sender", call.IgnoreBadAddress},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,13 +542,31 @@ func TestWhoMaySayWhat(t *testing.T) {
 				t.Fatalf("got %v, want one ignored event", render(got))
 			}
 			ev := got[0].(call.Notify).Event
-			if ev.Type != call.EventIgnored || !strings.Contains(ev.Reason, tc.reason) {
-				t.Fatalf("got %s %q, want ignored with %q", ev.Type, ev.Reason, tc.reason)
+			if ev.Type != call.EventIgnored || !strings.Contains(ev.Reason, tc.reason) || ev.Ignored != tc.class {
+				t.Fatalf("got %s %v %q, want ignored %v with %q", ev.Type, ev.Ignored, ev.Reason, tc.class, tc.reason)
 			}
 			if after := m.Calls(); !reflect.DeepEqual(before, after) || !m.NextDeadline().Equal(deadline) {
 				t.Errorf("state changed:\nbefore %+v\n after %+v", before, after)
 			}
 		})
+	}
+}
+
+// TestIgnoreReasonNames: every class has its own name, which parses back.
+func TestIgnoreReasonNames(t *testing.T) {
+	seen := map[string]bool{}
+	for r := call.IgnoreNone; r <= call.IgnoreNotSignal; r++ {
+		name := r.String()
+		if seen[name] || strings.HasPrefix(name, "IgnoreReason(") {
+			t.Errorf("%d: name %q repeated or missing", r, name)
+		}
+		seen[name] = true
+		if back, ok := call.ParseIgnoreReason(name); !ok || back != r {
+			t.Errorf("%q parses to %v, %v", name, back, ok)
+		}
+	}
+	if _, ok := call.ParseIgnoreReason("protocol"); ok {
+		t.Error("an unknown name parsed")
 	}
 }
 

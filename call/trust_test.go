@@ -120,16 +120,17 @@ func TestStrangersNoise(t *testing.T) {
 		name   string
 		s      call.Signal
 		reason string
+		class  call.IgnoreReason
 	}{
-		{"§3.4 proceed to this device, live->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Proceed{ID: "x"}), "unknown call"},
-		{"§3.4 proceed to this device, offline storage->ignored", sig(tybalt, julietPhone, call.ViaOffline, &jmi.Proceed{ID: "x"}), "unknown call"},
-		{"§3.4 legacy accept from a stranger->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Accept{ID: "x"}), "unknown call"},
-		{"§3.5 reject to this device, live->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Reject{ID: "x"}), "unknown call"},
-		{"§3.3 retract to our bare JID, live->ignored", sig(tybalt, juliet, call.ViaLive, &jmi.Retract{ID: "x"}), "unknown call"},
-		{"§3.3 retract from offline storage->ignored", sig(tybalt, juliet, call.ViaOffline, &jmi.Retract{ID: "x"}), "unknown call"},
-		{"§3.2 ringing->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Ringing{ID: "x"}), "unknown call"},
-		{"§3.7 finish->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Finish{ID: "x"}), "unknown call"},
-		{"§3.4 proceed to another account->ignored", sig(tybalt, romeoOrchard, call.ViaReceivedCarbon, &jmi.Proceed{ID: "x"}), "unknown call"},
+		{"§3.4 proceed to this device, live->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Proceed{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.4 proceed to this device, offline storage->ignored", sig(tybalt, julietPhone, call.ViaOffline, &jmi.Proceed{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.4 legacy accept from a stranger->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Accept{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.5 reject to this device, live->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Reject{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.3 retract to our bare JID, live->ignored", sig(tybalt, juliet, call.ViaLive, &jmi.Retract{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.3 retract from offline storage->ignored", sig(tybalt, juliet, call.ViaOffline, &jmi.Retract{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.2 ringing->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Ringing{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.7 finish->ignored", sig(tybalt, julietPhone, call.ViaLive, &jmi.Finish{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
+		{"§3.4 proceed to another account->ignored", sig(tybalt, romeoOrchard, call.ViaReceivedCarbon, &jmi.Proceed{ID: "x"}), "unknown call", call.IgnoreUnknownCall},
 	}
 	for _, tc := range ignoredCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,8 +142,8 @@ func TestStrangersNoise(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("got %v, want one ignored event", render(got))
 			}
-			if ev := got[0].(call.Notify).Event; ev.Type != call.EventIgnored || !strings.Contains(ev.Reason, tc.reason) {
-				t.Fatalf("got %s %q, want ignored with %q", ev.Type, ev.Reason, tc.reason)
+			if ev := got[0].(call.Notify).Event; ev.Type != call.EventIgnored || !strings.Contains(ev.Reason, tc.reason) || ev.Ignored != tc.class {
+				t.Fatalf("got %s %v %q, want ignored %v with %q", ev.Type, ev.Ignored, ev.Reason, tc.class, tc.reason)
 			}
 			if n := len(m.Calls()); n != 0 {
 				t.Errorf("%d calls remembered, want none", n)
@@ -196,7 +197,7 @@ func TestStrangersNoise(t *testing.T) {
 			name: "§3.4 caller's other device: the answer by received carbon before the sent carbon of the propose->told in order once the propose is seen",
 			self: romeoPDA,
 			steps: []step{
-				{0, sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Ringing{ID: "c1"}), []string{"event ignored c1 device=juliet@capulet.example/phone reason=ringing for an unknown call"}},
+				{0, sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Ringing{ID: "c1"}), []string{"event ignored c1 class=unknown-call device=juliet@capulet.example/phone reason=ringing for an unknown call"}},
 				{time.Second, sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Proceed{ID: "c1"}), nil},
 				{time.Second, sig(romeoOrchard, juliet, call.ViaSentCarbon, propose("c1")), []string{"event proposed c1 elsewhere", "event proceeded c1 device=juliet@capulet.example/phone elsewhere"}},
 				{time.Minute, sig(julietPhone, romeoOrchard, call.ViaReceivedCarbon, &jmi.Finish{ID: "c1"}), []string{"event finished c1 device=juliet@capulet.example/phone elsewhere"}},
@@ -274,7 +275,7 @@ func TestUntrustedLimits(t *testing.T) {
 	// senders (so it names none).
 	got := handle(call.DefaultRingWindow, call.Tick{})
 	want := []string{
-		"event ignored  reason=8 signals from untrusted senders dropped: over the limit of 3 untrusted calls per sender or 5 in all",
+		"event ignored  class=over-limit reason=8 signals from untrusted senders dropped: over the limit of 3 untrusted calls per sender or 5 in all",
 		"event missed t0 device=tybalt@capulet.example/sword reason=untrusted",
 		"event missed t1 device=tybalt@capulet.example/sword reason=untrusted",
 		"event missed t2 device=tybalt@capulet.example/sword reason=untrusted",

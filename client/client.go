@@ -183,6 +183,7 @@ type Client struct {
 	// flow is the Jingle flow of a client with media (nil without),
 	// owned by the loop.
 	flow *jingleFlow
+	sendIQEnded   func()        // tests only: called when a SendIQ stops waiting for its answer
 }
 
 // sess returns the current session.
@@ -720,6 +721,19 @@ func (c *Client) reconnect() bool {
 		}
 		if err == nil {
 			c.mu.Lock()
+			select {
+			case <-c.done:
+				// Close came during the dial: it closed the session it
+				// found, not this one, which nobody would ever close.
+				c.mu.Unlock()
+				cancel()
+				s.Close()
+				if conn := s.Conn(); conn != nil {
+					_ = conn.Close()
+				}
+				return false
+			default:
+			}
 			c.session, c.served = s, make(chan struct{})
 			c.mu.Unlock()
 			c.logins.Add(1)
@@ -906,7 +920,7 @@ func (c *Client) stopWith(err error) {
 }
 
 // Err returns why the client stopped on its own (an error wrapping
-// ErrConflict), or nil while it runs and after Close. Read it when Events
+// ErrAuth, ErrConflict or ErrSessionEnded), or nil while it runs and after Close. Read it when Events
 // closes without the application having called Close.
 func (c *Client) Err() error {
 	c.mu.Lock()

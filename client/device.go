@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmi-xmpp/jmi"
 	"github.com/jmi-xmpp/jmi/call"
+	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 )
 
@@ -58,6 +59,32 @@ type Device struct {
 	// the message's id only) finds its call.
 	sent      map[string]sentMessage
 	sentOrder []string // oldest first, at most maxSentRemembered
+	// addrs are the addresses parsed last: a stream brings the same few
+	// again and again (the peer's device, our own JID), and PRECIS is
+	// the dearest part of reading an envelope.
+	addrs    [8]parsedAddr
+	addrNext int
+}
+
+// parsedAddr is a raw address and what jid.Parse made of it.
+type parsedAddr struct {
+	raw string
+	j   jid.JID
+	err error
+}
+
+// parseJID is jid.Parse, remembering the last few answers (a jid.JID is
+// never changed in place, so one can be handed out again).
+func (d *Device) parseJID(raw string) (jid.JID, error) {
+	for i := range d.addrs {
+		if a := &d.addrs[i]; a.raw == raw && raw != "" {
+			return a.j, a.err
+		}
+	}
+	j, err := jid.Parse(raw)
+	d.addrs[d.addrNext] = parsedAddr{raw: raw, j: j, err: err}
+	d.addrNext = (d.addrNext + 1) % len(d.addrs)
+	return j, err
 }
 
 // sentMessage is a propose or proceed this device sent.
@@ -205,10 +232,13 @@ func (d *Device) Receive(now time.Time, stanza []byte) []call.Effect {
 // gave (copied by collectStanza), of about size bytes: the client's path,
 // which parses each stanza once.
 func (d *Device) receiveTokens(now time.Time, st collected) []call.Effect {
-	return d.receive(now, st.size, xml.NewTokenDecoder(&tokenSlice{toks: st.toks}))
+	// The tokens are read as they are: the stream's decoder has checked
+	// them and resolved their namespaces, so a second xml.Decoder over
+	// them would only redo that work.
+	return d.receive(now, st.size, &tokenSlice{toks: st.toks})
 }
 
-func (d *Device) receive(now time.Time, size int, dec *xml.Decoder) []call.Effect {
+func (d *Device) receive(now time.Time, size int, dec xml.TokenReader) []call.Effect {
 	in, err := d.unwrap(size, dec)
 	if errors.Is(err, errNotOurs) {
 		return nil
@@ -256,7 +286,7 @@ type received struct {
 // unwrap finds the JMI element in a message, a carbon (XEP-0280) or an
 // archive result (XEP-0313), and checks who may have sent the wrapper; or,
 // for a message of type error, the call of ours that bounced.
-func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
+func (d *Device) unwrap(size int, dec xml.TokenReader) (received, error) {
 	var sig call.Signal
 	if size > jmi.MaxStanzaSize {
 		return received{}, fmt.Errorf("stanza of %d bytes is over the limit of %d", size, jmi.MaxStanzaSize)
@@ -268,7 +298,7 @@ func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 	if start.Name.Local != "message" {
 		return received{}, fmt.Errorf("<%s> is not a message", start.Name.Local)
 	}
-	outer := envelope(start)
+	outer := d.envelope(start)
 	isError := attr(start, "type") == "error"
 	var bounceErr stanzaError
 	for {
@@ -322,7 +352,7 @@ func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 			if t, ok := stamp(child); ok && d.queryID != "" && d.delayedByUs(attr(child, "from")) {
 				sig.Stamp, sig.Via = t, call.ViaOffline
 			}
-			if err := dec.Skip(); err != nil {
+			if err := xmlstream.Skip(dec); err != nil {
 				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		case isError && child.Name.Local == "error":
@@ -332,7 +362,7 @@ func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 		case isError:
 			// An error carries nothing else we read: no carbon or archive
 			// result inside it is a signal either.
-			if err := dec.Skip(); err != nil {
+			if err := xmlstream.Skip(dec); err != nil {
 				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		case child.Name.Space == NSCarbons && (child.Name.Local == "received" || child.Name.Local == "sent"):
@@ -370,7 +400,7 @@ func (d *Device) unwrap(size int, dec *xml.Decoder) (received, error) {
 			}
 			return received{sig: inner}, nil
 		default:
-			if err := dec.Skip(); err != nil {
+			if err := xmlstream.Skip(dec); err != nil {
 				return received{sig: sig}, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		}
@@ -384,7 +414,7 @@ func (d *Device) delayedByUs(from string) bool {
 	if from == "" {
 		return false
 	}
-	j, err := jid.Parse(from)
+	j, err := d.parseJID(from)
 	if err != nil {
 		return false
 	}
@@ -398,7 +428,7 @@ const nsStanzas = `urn:ietf:params:xml:ns:xmpp-stanzas`
 
 // readStanzaError reads the children of an <error/>: the defined condition
 // and its text.
-func readStanzaError(dec *xml.Decoder) (stanzaError, error) {
+func readStanzaError(dec xml.TokenReader) (stanzaError, error) {
 	var e stanzaError
 	for {
 		tok, err := dec.Token()
@@ -411,8 +441,8 @@ func readStanzaError(dec *xml.Decoder) (stanzaError, error) {
 		case xml.StartElement:
 			switch {
 			case t.Name.Space == nsStanzas && t.Name.Local == "text":
-				var text string
-				if err := dec.DecodeElement(&text, &t); err != nil {
+				text, err := readText(dec)
+				if err != nil {
 					return e, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 				}
 				e.text = text
@@ -420,9 +450,34 @@ func readStanzaError(dec *xml.Decoder) (stanzaError, error) {
 			case t.Name.Space == nsStanzas && e.condition == "":
 				e.condition = t.Name.Local
 			}
-			if err := dec.Skip(); err != nil {
+			if err := xmlstream.Skip(dec); err != nil {
 				return e, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
+		}
+	}
+}
+
+// readText reads the character data of an element whose start was read,
+// through its end, as DecodeElement into a string does.
+func readText(r xml.TokenReader) (string, error) {
+	var b []byte
+	for depth := 0; ; {
+		tok, err := r.Token()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if depth == 0 { // not a child's, which DecodeElement skips
+				b = append(b, t...)
+			}
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			if depth == 0 {
+				return string(b), nil
+			}
+			depth--
 		}
 	}
 }
@@ -457,7 +512,7 @@ func (d *Device) bounce(start xml.StartElement, outer addrs, sig call.Signal, e 
 // result: the message it carries and its <delay/>, which ejabberd puts
 // after the message and Prosody before it. Its delay is the word of our own
 // server, which forwarded it (the wrapper's sender is checked first).
-func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
+func (d *Device) forwarded(dec xml.TokenReader) (call.Signal, error) {
 	var sig call.Signal
 	found := false
 	for depth := 0; ; {
@@ -499,7 +554,7 @@ func (d *Device) forwarded(dec *xml.Decoder) (call.Signal, error) {
 				found = true
 				continue
 			}
-			if err := dec.Skip(); err != nil {
+			if err := xmlstream.Skip(dec); err != nil {
 				return sig, fmt.Errorf("%w: %v", jmi.ErrMalformed, err)
 			}
 		}
@@ -516,13 +571,13 @@ type addrs struct {
 	fromErr, toErr error
 }
 
-func envelope(start xml.StartElement) addrs {
+func (d *Device) envelope(start xml.StartElement) addrs {
 	a := addrs{rawFrom: attr(start, "from"), rawTo: attr(start, "to")}
 	if a.rawFrom != "" {
-		a.from, a.fromErr = jid.Parse(a.rawFrom)
+		a.from, a.fromErr = d.parseJID(a.rawFrom)
 	}
 	if a.rawTo != "" {
-		a.to, a.toErr = jid.Parse(a.rawTo)
+		a.to, a.toErr = d.parseJID(a.rawTo)
 	}
 	return a
 }
@@ -564,7 +619,7 @@ func stamp(start xml.StartElement) (time.Time, bool) {
 	return t, err == nil
 }
 
-func firstStart(dec *xml.Decoder) (xml.StartElement, error) {
+func firstStart(dec xml.TokenReader) (xml.StartElement, error) {
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {

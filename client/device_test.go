@@ -393,7 +393,7 @@ func TestDeviceIgnoreReasons(t *testing.T) {
 		{"archive result of another query", `<message to='juliet@capulet.example/phone'><result xmlns='urn:xmpp:mam:2' queryid='q' id='a1'>` + inner + `</result></message>`, call.IgnoreOtherQuery},
 		{"two JMI elements", `<message from='romeo@montague.example/orchard' type='chat'>` + proceed + proceed + `</message>`, call.IgnoreMalformed},
 		{"sender that does not parse", `<message from='romeo@@montague.example/orchard' type='chat'>` + proceed + `</message>`, call.IgnoreBadAddress},
-		{"proceed for no call", `<message from='romeo@montague.example/orchard' type='chat'>` + proceed + `</message>`, call.IgnoreProtocol},
+		{"proceed for no call", `<message from='romeo@montague.example/orchard' type='chat'>` + proceed + `</message>`, call.IgnoreUnknownCall},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newTestDevice()

@@ -59,13 +59,15 @@
 // mux, roster, carbons and history handlers, makes its client with New
 // instead of Dial and plugs it in as mellium's own packages plug in:
 // Handle(c) registers it in the mux for the JMI messages of both
-// namespaces (chat and normal), its carbons.Handler passes carbons on to
-// c.HandleCarbon, its history.NewHandler(c) passes archive results on, and
-// c implements info.FeatureIter, so the mux's disco lists JMI. Run sets the
-// device up and sends on the application's session until its context
-// ends; the application cancels that context when its session ends. The
-// sender checks are those of Dial's stream: the same Device reads every
-// stanza (see Example_bot).
+// namespaces (chat and normal) and the error bounces of what it sent, its
+// carbons.Handler passes carbons on to c.HandleCarbon, its
+// history.NewHandler(c) passes archive results on, HandleRoster(c, push)
+// takes the place of its roster.Handle (so that trust follows the roster
+// pushes), and c implements info.FeatureIter, so the mux's disco lists
+// JMI. c.Serve(s, mux) serves the session; Run sets the device up and
+// sends on it until its context ends or the session ends (then it returns
+// ErrSessionEnded with the reason). The sender checks are those of Dial's
+// stream: the same Device reads every stanza (see Example_bot).
 //
 // Dial's own session is open to a media stack on the same resource:
 // Config.MuxOptions for its handlers (an IQ goes to the one registered for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmi-xmpp/jmi"
@@ -12,6 +13,7 @@ import (
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/mux"
+	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 )
 
@@ -45,9 +47,15 @@ func New(cfg Config) (*Client, error) {
 
 // Handle returns a mux option that registers c for the messages of both
 // JMI namespaces, of type chat and normal (slixmpp and Dino send JMI
-// without a type). It registers nothing for carbons or archive results,
+// without a type), and for the messages of type error with an <error/>
+// child: the bounce of a propose or proceed this device sent ends its call
+// as failed (call.Bounced), as on Dial's own stream; any other error
+// message is left alone. An application that handles error messages itself
+// registers its own handler instead and passes them on to c.HandleMessage.
+// Handle registers nothing for carbons, archive results or roster pushes,
 // which the application's own handlers pass on (HandleCarbon,
-// history.NewHandler(c)), so that it composes with them in one mux.
+// history.NewHandler(c), HandleRoster), so that it composes with them in
+// one mux.
 func Handle(c *Client) mux.Option {
 	return func(m *mux.ServeMux) {
 		for _, ns := range []string{jmi.NS, nsLegacy} {
@@ -58,20 +66,92 @@ func Handle(c *Client) mux.Option {
 			// With media the client runs the Jingle sessions of its calls.
 			mux.IQ(stanza.SetIQ, xml.Name{Space: jmi.NSJingle, Local: "jingle"}, mux.IQHandlerFunc(c.handleJingleIQ))(m)
 		}
+		// Prosody bounces with the message's id and the error alone, so
+		// the bounce is matched by its <error/>, in whatever namespace.
+		mux.Message(stanza.ErrorMessage, xml.Name{Local: "error"}, c)(m)
 	}
+}
+
+// HandleRoster returns a mux option that registers the roster push handler
+// (RFC 6121 §2.1.6) of an application that keeps its own roster, in place
+// of roster.Handle(roster.Handler{Push: push}): with Config.Trust nil, the
+// trust of c follows each push (a contact removed no longer rings, one
+// approved rings), then push (nil: none) gets the item and its answer is
+// the IQ's, as with roster.Handler. A push that does not come from the
+// account itself is refused with <service-unavailable/> and push never sees
+// it: mellium's roster.Handler does not check the sender, and a stranger's
+// push would make him a trusted contact.
+func HandleRoster(c *Client, push func(ver string, item roster.Item) error) mux.Option {
+	inner := roster.Handler{Push: func(ver string, item roster.Item) error {
+		c.rosterItem(item.JID, item.Subscription)
+		if push == nil {
+			return nil
+		}
+		return push(ver, item)
+	}}
+	return mux.IQFunc(stanza.SetIQ, xml.Name{Space: roster.NS, Local: "query"}, func(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		if !iq.From.Equal(jid.JID{}) && !iq.From.Equal(c.cfg.JID.Bare()) {
+			c.log.Warn("refused a roster push not from our own account", "from", iq.From.String(), "id", iq.ID)
+			_, err := xmlstream.Copy(t, iq.Error(stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}))
+			return err
+		}
+		return inner.HandleIQ(iq, t, start)
+	})
+}
+
+// rosterItem applies one roster item of a push to the trust the roster
+// gives.
+func (c *Client) rosterItem(j jid.JID, subscription string) {
+	key := j.Bare().String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if subscription == "remove" {
+		delete(c.roster, key)
+	} else {
+		c.roster[key] = subscription
+	}
+	c.log.Debug("roster push", "jid", key, "subscription", subscription)
+}
+
+// ErrSessionEnded is why an embedded Client (New) stops when the
+// application's session ends under it (Serve returned): Run returns an
+// error wrapping it, with the reason, and so does Err; Status is
+// ConnFailed.
+var ErrSessionEnded = errors.New("client: the application's session ended")
+
+// Serve runs s.Serve(h), the application's session with its mux, and when
+// it returns tells c, which stops: Run returns an error wrapping
+// ErrSessionEnded and the reason, and Events closes after the events
+// queued before. It returns what s.Serve returned. An application that
+// calls s.Serve itself must cancel Run's context when it returns: a
+// session gives no other sign that it ended.
+func (c *Client) Serve(s *xmpp.Session, h xmpp.Handler) error {
+	err := s.Serve(h)
+	select {
+	case <-c.done:
+		return err // closed already: nothing to tell
+	default:
+	}
+	why := "the stream was closed"
+	if err != nil {
+		why = streamErrorText(err)
+	}
+	c.stopWith(fmt.Errorf("%w: %s", ErrSessionEnded, why))
+	return err
 }
 
 // Run sets the device up on the application's session s (roster for trust
 // when Config.Trust is nil, carbons, the archive catch-up, the initial
-// presence) and sends what the device says on s until ctx ends or the
-// client is closed; then it closes the client (not the session) and
-// returns. s.Serve must already be running with a mux that includes
-// Handle(c): the set-up makes IQ round trips. Send your own initial
-// presence only after Run has sent its own: the catch-up must begin before
-// the server hands over what it stored offline. The roster is read once:
-// with Config.Trust nil, trust does not follow roster pushes (which reach
-// the application's handlers); an application with its own roster sets
-// Config.Trust from it.
+// presence) and sends what the device says on s until ctx ends, the
+// client is closed or the session ends (c.Serve returned: the error then
+// wraps ErrSessionEnded and says why); then it closes the client (not the
+// session) and returns, its goroutines ended. s must be served, with a mux
+// that includes Handle(c), by c.Serve (or s.Serve, see Serve): the set-up
+// makes IQ round trips. Send your own initial presence only after Run has
+// sent its own: the catch-up must begin before the server hands over what
+// it stored offline. The roster is read once at the set-up; with
+// Config.Trust nil, trust follows the roster pushes that HandleRoster's
+// handler passes on.
 func (c *Client) Run(ctx context.Context, s *xmpp.Session) error {
 	if !c.embedded {
 		return errors.New("client: Run is for a Client made by New; Dial runs its own")
@@ -85,15 +165,31 @@ func (c *Client) Run(ctx context.Context, s *xmpp.Session) error {
 	c.mu.Unlock()
 	c.logins.Add(1)
 	defer c.Close()
-	if err := c.setUp(c.life, s); err != nil {
-		return err
-	}
-	c.setStatus(ConnOnline, nil)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return c.Err()
+	// The set-up waits for IQ answers, which a session that ended never
+	// gives: it runs beside the wait for the end, and Close (c.life)
+	// ends it.
+	setUp := make(chan error, 1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		setUp <- c.setUp(c.life, s)
+	}()
+	for {
+		select {
+		case err := <-setUp:
+			if err != nil {
+				if e := c.Err(); e != nil {
+					return e // the session ended during the set-up: say so
+				}
+				return err
+			}
+			c.setStatus(ConnOnline, nil)
+			setUp = nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return c.Err() // nil after Close
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"mellium.im/xmpp/history"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/mux"
+	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 )
 
@@ -90,14 +91,14 @@ func Example_bot() {
 			return c.HandleCarbon(msg, sent, inner)
 		}}),
 		history.Handle(history.NewHandler(c)),
+		// The bot's roster: jmi's trust follows its pushes.
+		client.HandleRoster(c, func(ver string, item roster.Item) error { return nil }),
 		client.Handle(c),
 	)
+	go c.Serve(s, m) // s.Serve(m), and when it returns Run does too
 	go func() {
-		err := s.Serve(m)
-		log.Print("stream ended: ", err)
-		cancel() // Run returns and closes c, which closes Events
-	}()
-	go func() {
+		// Run returns when ctx ends or the session ends (client.ErrSessionEnded
+		// and why), and closes c, which closes Events.
 		if err := c.Run(ctx, s); err != nil && ctx.Err() == nil {
 			log.Print(err)
 		}

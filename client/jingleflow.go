@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/jmi-xmpp/jmi"
@@ -395,23 +394,6 @@ func (c *Client) sendJingleSet(iq jingle.IQ) {
 
 // writeWait bounds how long the loop waits for an IQ to be written.
 const writeWait = 10 * time.Second
-
-// endSignal is a TokenReader that closes end when r is read to its end:
-// the encoder of the session has then written the whole payload, and
-// writes the IQ's end tag before it lets go of the stream.
-type endSignal struct {
-	r    xml.TokenReader
-	end  chan struct{}
-	once sync.Once
-}
-
-func (e *endSignal) Token() (xml.Token, error) {
-	tok, err := e.r.Token()
-	if err == io.EOF {
-		e.once.Do(func() { close(e.end) })
-	}
-	return tok, err
-}
 
 // readJingleReply decodes the answer mellium hands to the sender of an IQ:
 // the <iq/> of type result or error.

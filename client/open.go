@@ -121,34 +121,96 @@ func (c *Client) features() []string {
 func (c *Client) Session() *xmpp.Session { return c.sess() }
 
 // SendIQ sends iq with payload on the current session and returns the
-// answer (which the caller closes), as xmpp.Session.SendIQ does. The
-// session's write never sees ctx (mellium v0.22.0 breaks the connection
-// when a write's context ends just as it finishes): when ctx ends first,
-// SendIQ returns ctx.Err() and the answer, when it comes, is dropped.
+// answer (which the caller closes), as xmpp.Session.SendIQ does. When ctx
+// ends first, SendIQ returns ctx.Err() at once, and stops waiting for the
+// answer as soon as the IQ is written (an answer that comes later is
+// dropped); the wait also ends with Close and when the session ends.
 func (c *Client) SendIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) (xmlstream.TokenReadCloser, error) {
-	s := c.sess()
+	c.mu.Lock()
+	s, served := c.session, c.served
+	c.mu.Unlock()
 	if s == nil {
 		return nil, errOffline
 	}
+	// mellium v0.22.0 writes with the context it waits with, and breaks
+	// the connection when that context ends just as a write finishes. So
+	// the wait gets a context of its own, ended by ctx only once the IQ
+	// is written.
+	wait, stopWaiting := context.WithCancel(c.life)
+	written := make(chan struct{})
+	out := &endSignal{r: iq.Wrap(payload), end: written}
 	type answer struct {
 		r   xmlstream.TokenReadCloser
 		err error
 	}
 	got := make(chan answer, 1)
-	// The goroutine ends with the answer, or at Close, which cancels c.life.
+	if served != nil {
+		// Dial's session ended (it reconnects with another): no answer
+		// comes on this one. (New's ends with c.life.)
+		go func() {
+			select {
+			case <-served:
+				stopWaiting()
+			case <-wait.Done():
+			}
+		}()
+	}
 	go func() {
-		r, err := s.SendIQElement(c.life, payload, iq)
+		defer stopWaiting()
+		if c.sendIQEnded != nil {
+			defer c.sendIQEnded()
+		}
+		r, err := s.SendIQ(wait, out)
 		got <- answer{r, err}
 	}()
 	select {
 	case a := <-got:
 		return a.r, a.err
 	case <-ctx.Done():
-		go func() {
-			if a := <-got; a.r != nil {
+	}
+	go func() {
+		select {
+		case <-written:
+			// The IQ's end is handed to mellium while it holds the output
+			// stream, which it keeps until the IQ is flushed: once we hold
+			// it in turn, the write is over and ending the wait cannot
+			// break it.
+			_ = s.TokenWriter().Close()
+			stopWaiting()
+		case <-wait.Done():
+		case a := <-got:
+			if a.r != nil {
 				a.r.Close()
 			}
-		}()
-		return nil, ctx.Err()
+			return
+		}
+		if a := <-got; a.r != nil {
+			a.r.Close()
+		}
+	}()
+	return nil, ctx.Err()
+}
+
+// endSignal passes r's tokens on and closes end when it has given the end
+// of r's outermost element.
+type endSignal struct {
+	r     xml.TokenReader
+	end   chan struct{}
+	depth int
+	done  bool
+}
+
+func (e *endSignal) Token() (xml.Token, error) {
+	tok, err := e.r.Token()
+	switch tok.(type) {
+	case xml.StartElement:
+		e.depth++
+	case xml.EndElement:
+		e.depth--
+		if e.depth == 0 && !e.done {
+			e.done = true
+			close(e.end)
+		}
 	}
+	return tok, err
 }

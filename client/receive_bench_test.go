@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"mellium.im/xmlstream"
 )
@@ -50,6 +51,52 @@ func BenchmarkReceivePath(b *testing.B) {
 			b.Fatal("no effect")
 		}
 	}
+}
+
+// BenchmarkReceiveRatio runs the bare token loop and the full receive path
+// over the same stanza in turn, each iteration, and reports their times
+// apart (loop-ns/op, path-ns/op) and path/loop, the ratio: on a shared
+// machine, whose load changes between two benchmarks run one after the
+// other, the two halves of one iteration see the same load.
+func BenchmarkReceiveRatio(b *testing.B) {
+	stanzas := receiveStanzas()
+	var d *Device
+	var loop, path time.Duration
+	n := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%callsPerDevice == 0 {
+			d = newTestDevice()
+		}
+		raw := stanzas[i%len(stanzas)]
+		t1 := time.Now()
+		dec := xml.NewDecoder(bytes.NewReader(raw))
+		for {
+			if _, err := dec.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+		t2 := time.Now()
+		dec = xml.NewDecoder(bytes.NewReader(raw))
+		tok, _ := dec.Token()
+		start := tok.(xml.StartElement)
+		st, err := collectStanza(xmlstream.MultiReader(xmlstream.Token(start), dec))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if effs := d.receiveTokens(t0, st); len(effs) == 0 {
+			b.Fatal("no effect")
+		}
+		t3 := time.Now()
+		loop += t2.Sub(t1)
+		path += t3.Sub(t2)
+		n++
+	}
+	b.ReportMetric(float64(loop.Nanoseconds())/float64(n), "loop-ns/op")
+	b.ReportMetric(float64(path.Nanoseconds())/float64(n), "path-ns/op")
+	b.ReportMetric(float64(path)/float64(loop), "path/loop")
 }
 
 // BenchmarkReceivePathTwoParses is the receive path as it was: the

@@ -27,7 +27,8 @@ const (
 	ConnReconnecting
 	// ConnFailed: the client stopped on its own and will not log in again;
 	// Status.Err (and Client.Err) say why: ErrAuth (the server refused the
-	// password after a reconnect) or ErrConflict.
+	// password after a reconnect), ErrConflict, or for a client made by
+	// New ErrSessionEnded (the application's session ended).
 	ConnFailed
 	// ConnClosed: Close was called.
 	ConnClosed

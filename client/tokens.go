@@ -21,7 +21,9 @@ type collected struct {
 // attributes and text as written, without the markup's punctuation
 // (enough for a limit, not a byte count).
 func collectStanza(r xml.TokenReader) (collected, error) {
-	var c collected
+	// A JMI message is about ten to twenty tokens: one allocation for them,
+	// not one per doubling.
+	c := collected{toks: make([]xml.Token, 0, 16)}
 	for {
 		tok, err := r.Token()
 		if tok != nil {
