@@ -182,8 +182,8 @@ type Client struct {
 	media map[string]*callMedia
 	// flow is the Jingle flow of a client with media (nil without),
 	// owned by the loop.
-	flow *jingleFlow
-	sendIQEnded   func()        // tests only: called when a SendIQ stops waiting for its answer
+	flow        *jingleFlow
+	sendIQEnded func() // tests only: called when a SendIQ stops waiting for its answer
 }
 
 // sess returns the current session.
