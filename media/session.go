@@ -15,6 +15,7 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
@@ -622,6 +623,10 @@ func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
 // dropped: a peer's packet size must not size our buffers.
 const maxPayload = 960
 
+// receiveBuffer is the size of the buffer an RTP packet is read into: an
+// Ethernet frame's payload, more than pion's receive MTU (1460).
+const receiveBuffer = 1500
+
 // maxConcealed is the most frames of silence written for a gap in the
 // sequence numbers: the sink's timing is kept for short losses, and a
 // jump of the sequence cannot make us write minutes of silence.
@@ -649,10 +654,24 @@ func (s *Session) receive(track *webrtc.TrackRemote, c Codec) {
 	r := &receiver{pt: c.PayloadType, maxSamples: maxPayload * 8}
 	pcm := make([]int16, 0, maxPayload)
 	sinkFailed, told := false, false
+	// One buffer and one packet for the whole call: track.ReadRTP makes a
+	// 1460-byte buffer and an rtp.Packet for every packet read.
+	buf := make([]byte, receiveBuffer)
+	var pkt rtp.Packet
 	for {
-		pkt, _, err := track.ReadRTP()
+		n, _, err := track.Read(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			s.stats.dropped()
+			s.log.Debug("media: RTP packet dropped", "reason", "larger than a packet of the network")
+			continue
+		}
 		if err != nil {
 			return // io.EOF once the PeerConnection is closed
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			s.stats.dropped()
+			s.log.Debug("media: RTP packet dropped", "reason", "not RTP", "err", err)
+			continue
 		}
 		verdict, missing := r.accept(pkt.PayloadType, pkt.SequenceNumber, len(pkt.Payload))
 		if verdict != "" {
