@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -17,7 +18,6 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/jmi-xmpp/jmi/jingle"
 	"github.com/jmi-xmpp/jmi/jingle/sdp"
@@ -149,7 +149,7 @@ type Session struct {
 	state        State
 	sending      bool
 	closed       bool
-	track        *webrtc.TrackLocalStaticSample
+	track        *webrtc.TrackLocalStaticRTP
 	placeholder  Codec // the codec of the track the offer was made with
 	firstHeardAt time.Time
 
@@ -254,7 +254,7 @@ func audioInterceptors(m *webrtc.MediaEngine, lf logging.LoggerFactory) (*interc
 
 // addTrack gives the PeerConnection the audio track to send, of codec c.
 func (s *Session) addTrack(c Codec) error {
-	track, err := webrtc.NewTrackLocalStaticSample(c.parameters().RTPCodecCapability, "audio", "jmi")
+	track, err := webrtc.NewTrackLocalStaticRTP(c.parameters().RTPCodecCapability, "audio", "jmi")
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
@@ -392,7 +392,7 @@ func (s *Session) Accept(remote []jingle.Content) error {
 	if chosen != s.placeholder {
 		// The track's codec is the one pion sends: replace the offer's
 		// before the answer binds it.
-		track, err := webrtc.NewTrackLocalStaticSample(chosen.parameters().RTPCodecCapability, "audio", "jmi")
+		track, err := webrtc.NewTrackLocalStaticRTP(chosen.parameters().RTPCodecCapability, "audio", "jmi")
 		if err != nil {
 			return fmt.Errorf("media: %w", err)
 		}
@@ -582,13 +582,25 @@ func (s *Session) setState(st State) {
 }
 
 // send paces the Source: one frame every FrameDuration, encoded and written
-// to the track, until Close.
-func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
+// to the track as one RTP packet, until Close. The packet is made here and
+// kept for the call (TrackLocalStaticSample's packetizer made a packet, a
+// slice of packets and a payload copy for every frame); the track sets its
+// SSRC and payload type.
+func (s *Session) send(track *webrtc.TrackLocalStaticRTP, c Codec) {
 	defer s.wg.Done()
 	enc := c.codec()
 	rate := c.ClockRate
 	pcm := make([]int16, FrameSamples(rate))
 	payload := make([]byte, 0, maxPayload)
+	pkt := rtp.Packet{Header: rtp.Header{
+		Version: 2,
+		// pion's packetizer marks every packet of one sample: kept, so
+		// that the packets on the wire are the same as before.
+		Marker: true,
+		// Random first numbers, as RFC 3550 §5.1 asks.
+		SequenceNumber: uint16(rand.Uint32()),
+		Timestamp:      rand.Uint32(),
+	}}
 	ended := s.cfg.Source == nil
 	ticker := time.NewTicker(FrameDuration)
 	defer ticker.Stop()
@@ -605,11 +617,16 @@ func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
 			clear(pcm)
 		}
 		payload = enc.encode(payload[:0], pcm)
-		if err := track.WriteSample(pmedia.Sample{Data: payload, Duration: FrameDuration}); err != nil {
+		pkt.Payload = payload
+		if err := track.WriteRTP(&pkt); err != nil {
 			s.log.Debug("media: frame not sent", "err", err)
 		} else {
 			s.stats.sent(len(payload), pcm)
 		}
+		// The sequence and the clock advance for a frame not sent too:
+		// the receiver sees a lost packet, not a shifted stream.
+		pkt.SequenceNumber++
+		pkt.Timestamp += uint32(len(pcm))
 		select {
 		case <-s.stop:
 			return
