@@ -300,3 +300,78 @@ func BenchmarkG711Frame(b *testing.B) {
 		out = ulaw{}.decode(out[:0], payload)
 	}
 }
+
+// BenchmarkCallCPUFloor is the CPU floor under BenchmarkCallCPU: two UDP
+// sockets on loopback, each sending a 172-byte datagram (a PCMU packet's
+// size) every FrameDuration from its own goroutine and reading the
+// other's in another, with no ICE, SRTP or RTP. What a side of
+// BenchmarkCallCPU costs above it is pion's and the Session's; one op is
+// one datagram read by the second socket.
+func BenchmarkCallCPUFloor(b *testing.B) {
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	x, y := listen(), listen()
+	stop := make(chan struct{})
+	heard := make(chan struct{}, 4096)
+	var wg sync.WaitGroup
+	for _, p := range []struct {
+		from, to *net.UDPConn
+		heard    chan struct{}
+	}{{x, y, nil}, {y, x, heard}} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			datagram := make([]byte, 172)
+			tick := time.NewTicker(FrameDuration)
+			defer tick.Stop()
+			to := p.to.LocalAddr().(*net.UDPAddr)
+			for {
+				_, _ = p.from.WriteToUDP(datagram, to)
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, receiveBuffer)
+			for {
+				if _, _, err := p.from.ReadFromUDP(buf); err != nil {
+					return
+				}
+				if p.heard != nil {
+					select {
+					case p.heard <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	runtime.GC()
+	start, cpu0 := time.Now(), cpuTime(b)
+	timer := time.NewTimer(deadline)
+	defer timer.Stop()
+	b.ResetTimer()
+	for b.Loop() {
+		select {
+		case <-heard:
+			timer.Reset(deadline)
+		case <-timer.C:
+			b.Fatal("no datagram heard")
+		}
+	}
+	wall, cpu := time.Since(start), cpuTime(b)-cpu0
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/2, "cpu-%/endpoint")
+	close(stop)
+	_ = x.Close()
+	_ = y.Close()
+	wg.Wait()
+}

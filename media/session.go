@@ -5,14 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/jmi-xmpp/jmi/jingle"
 	"github.com/jmi-xmpp/jmi/jingle/sdp"
@@ -144,7 +149,7 @@ type Session struct {
 	state        State
 	sending      bool
 	closed       bool
-	track        *webrtc.TrackLocalStaticSample
+	track        *webrtc.TrackLocalStaticRTP
 	placeholder  Codec // the codec of the track the offer was made with
 	firstHeardAt time.Time
 
@@ -192,7 +197,11 @@ func NewSession(cfg Config) (*Session, error) {
 	if cfg.Configure != nil {
 		cfg.Configure(&se)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(&m), webrtc.WithSettingEngine(se))
+	interceptors, err := audioInterceptors(&m, se.LoggerFactory)
+	if err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(&m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(interceptors))
 	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
 	if cfg.RelayOnly {
 		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
@@ -220,9 +229,38 @@ func NewSession(cfg Config) (*Session, error) {
 	return s, nil
 }
 
+// audioInterceptors are the interceptors of pion's default set that an
+// audio call uses: the RTCP sender and receiver reports, and the
+// transport-wide congestion control feedback (its transport-cc rtcp-fb and
+// header extension stay in the offer and answer, as before). Left out are
+// NACK, whose generator wakes every 100 ms although pion registers nack for
+// video only; the simulcast header extensions (video); and the stats
+// interceptor, whose RTP stream statistics Stats does not read, and which
+// took a lock and allocated on every packet.
+func audioInterceptors(m *webrtc.MediaEngine, lf logging.LoggerFactory) (*interceptor.Registry, error) {
+	var (
+		reg     interceptor.Registry
+		recvOpt []report.ReceiverOption
+		sendOpt []report.SenderOption
+		twccOpt []twcc.Option
+	)
+	if lf != nil {
+		recvOpt = append(recvOpt, report.WithReceiverLoggerFactory(lf))
+		sendOpt = append(sendOpt, report.WithSenderLoggerFactory(lf))
+		twccOpt = append(twccOpt, twcc.WithLoggerFactory(lf))
+	}
+	if err := webrtc.ConfigureRTCPReportsWithOptions(&reg, recvOpt, sendOpt...); err != nil {
+		return nil, fmt.Errorf("media: RTCP reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSenderWithOptions(m, &reg, twccOpt...); err != nil {
+		return nil, fmt.Errorf("media: TWCC feedback: %w", err)
+	}
+	return &reg, nil
+}
+
 // addTrack gives the PeerConnection the audio track to send, of codec c.
 func (s *Session) addTrack(c Codec) error {
-	track, err := webrtc.NewTrackLocalStaticSample(c.parameters().RTPCodecCapability, "audio", "jmi")
+	track, err := webrtc.NewTrackLocalStaticRTP(c.parameters().RTPCodecCapability, "audio", "jmi")
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
@@ -360,7 +398,7 @@ func (s *Session) Accept(remote []jingle.Content) error {
 	if chosen != s.placeholder {
 		// The track's codec is the one pion sends: replace the offer's
 		// before the answer binds it.
-		track, err := webrtc.NewTrackLocalStaticSample(chosen.parameters().RTPCodecCapability, "audio", "jmi")
+		track, err := webrtc.NewTrackLocalStaticRTP(chosen.parameters().RTPCodecCapability, "audio", "jmi")
 		if err != nil {
 			return fmt.Errorf("media: %w", err)
 		}
@@ -550,13 +588,25 @@ func (s *Session) setState(st State) {
 }
 
 // send paces the Source: one frame every FrameDuration, encoded and written
-// to the track, until Close.
-func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
+// to the track as one RTP packet, until Close. The packet is made here and
+// kept for the call (TrackLocalStaticSample's packetizer made a packet, a
+// slice of packets and a payload copy for every frame); the track sets its
+// SSRC and payload type.
+func (s *Session) send(track *webrtc.TrackLocalStaticRTP, c Codec) {
 	defer s.wg.Done()
 	enc := c.codec()
 	rate := c.ClockRate
 	pcm := make([]int16, FrameSamples(rate))
 	payload := make([]byte, 0, maxPayload)
+	pkt := rtp.Packet{Header: rtp.Header{
+		Version: 2,
+		// pion's packetizer marks every packet of one sample: kept, so
+		// that the packets on the wire are the same as before.
+		Marker: true,
+		// Random first numbers, as RFC 3550 §5.1 asks.
+		SequenceNumber: uint16(rand.Uint32()),
+		Timestamp:      rand.Uint32(),
+	}}
 	ended := s.cfg.Source == nil
 	ticker := time.NewTicker(FrameDuration)
 	defer ticker.Stop()
@@ -573,11 +623,16 @@ func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
 			clear(pcm)
 		}
 		payload = enc.encode(payload[:0], pcm)
-		if err := track.WriteSample(pmedia.Sample{Data: payload, Duration: FrameDuration}); err != nil {
+		pkt.Payload = payload
+		if err := track.WriteRTP(&pkt); err != nil {
 			s.log.Debug("media: frame not sent", "err", err)
 		} else {
 			s.stats.sent(len(payload), pcm)
 		}
+		// The sequence and the clock advance for a frame not sent too:
+		// the receiver sees a lost packet, not a shifted stream.
+		pkt.SequenceNumber++
+		pkt.Timestamp += uint32(len(pcm))
 		select {
 		case <-s.stop:
 			return
@@ -590,6 +645,10 @@ func (s *Session) send(track *webrtc.TrackLocalStaticSample, c Codec) {
 // bytes), more than any sender of 20 ms frames needs. Larger packets are
 // dropped: a peer's packet size must not size our buffers.
 const maxPayload = 960
+
+// receiveBuffer is the size of the buffer an RTP packet is read into: an
+// Ethernet frame's payload, more than pion's receive MTU (1460).
+const receiveBuffer = 1500
 
 // maxConcealed is the most frames of silence written for a gap in the
 // sequence numbers: the sink's timing is kept for short losses, and a
@@ -618,10 +677,24 @@ func (s *Session) receive(track *webrtc.TrackRemote, c Codec) {
 	r := &receiver{pt: c.PayloadType, maxSamples: maxPayload * 8}
 	pcm := make([]int16, 0, maxPayload)
 	sinkFailed, told := false, false
+	// One buffer and one packet for the whole call: track.ReadRTP makes a
+	// 1460-byte buffer and an rtp.Packet for every packet read.
+	buf := make([]byte, receiveBuffer)
+	var pkt rtp.Packet
 	for {
-		pkt, _, err := track.ReadRTP()
+		n, _, err := track.Read(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			s.stats.dropped()
+			s.log.Debug("media: RTP packet dropped", "reason", "larger than a packet of the network")
+			continue
+		}
 		if err != nil {
 			return // io.EOF once the PeerConnection is closed
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			s.stats.dropped()
+			s.log.Debug("media: RTP packet dropped", "reason", "not RTP", "err", err)
+			continue
 		}
 		verdict, missing := r.accept(pkt.PayloadType, pkt.SequenceNumber, len(pkt.Payload))
 		if verdict != "" {
