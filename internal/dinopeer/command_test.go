@@ -18,22 +18,10 @@ import (
 // candidate pairs, the selected one, ICE, DTLS and SRTP, and RTP both
 // ways. The whole log is printed (go test -v) as the README's sample.
 //
-// Open, so it runs only with JMI_DINO_COMMAND=1: in about half the runs
-// Dino opens its call window on the click but never sends <proceed/>, and
-// jmi call gives up after its ring timeout (exit 4). The client-level
-// TestDinoMedia, which places the same call from a client.Client, has not
-// failed so; the difference is not found yet.
+// Dino 0.4.2 now and then opens its call window on the click and never
+// sends <proceed/> (see TestDinoMedia): jmi call then exits 4 at its ring
+// timeout, and the test restarts Dino and tries again, twice at most.
 func TestDinoMediaCommand(t *testing.T) {
-	if os.Getenv("JMI_DINO_COMMAND") != "1" {
-		line := t.Name() + ": open: Dino sometimes never proceeds (JMI_DINO_COMMAND=1 runs it)"
-		if name := os.Getenv("JMI_SKIPPED_FILE"); name != "" {
-			if f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0); err == nil {
-				f.WriteString(line + "\n")
-				f.Close()
-			}
-		}
-		t.Skip(line)
-	}
 	lanAddress(t) // before Dino starts: it reconnects when the network changes
 	w := newWorld(t)
 	d := w.dino
@@ -41,36 +29,21 @@ func TestDinoMediaCommand(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/jmi-xmpp/jmi/cmd/jmi").CombinedOutput(); err != nil {
 		t.Fatalf("building jmi: %v\n%s", err, out)
 	}
-	notes := d.Notices()
-	cmd := exec.Command(bin, "call", "--media-log", "--hangup-after", "3s", "--ring-timeout", "60s",
-		"--jid", "romeo@"+w.srv.Domain+"/cli", "--server", w.srv.Addr, "--ca-file", w.srv.CAFile, "--data-dir", t.TempDir(),
-		w.juliet.String())
-	cmd.Env = append(os.Environ(), "JMI_PASSWORD="+prosodytest.Password("romeo"))
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		t.Logf("jmi call --media-log with Dino 0.4.2:\n%s\n%s", stdout.String(), stderr.String())
-	}()
-	n := ringing(t, d, notes, "romeo@"+w.srv.Domain)
-	if err := d.Click(n.ID, "accept"); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		exited <- err // for the deferred wait
-		var exit *exec.ExitError
-		if errors.As(err, &exit) || err != nil {
-			t.Fatalf("jmi call: %v", err)
+	const attempts = 3
+	var stdout, stderr *syncBuffer
+	for attempt := 1; ; attempt++ {
+		var answered bool
+		stdout, stderr, answered = dinoCommandCall(t, w, bin)
+		if answered {
+			break
 		}
-	case <-time.After(wait):
-		t.Fatalf("jmi call did not end within %s", wait)
+		if attempt == attempts {
+			t.Fatalf("Dino did not answer jmi call, %d times", attempts)
+		}
+		t.Logf("Dino did not answer jmi call (attempt %d of %d): restarting Dino", attempt, attempts)
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := stderr.String()
 	for _, want := range []string{"selected pair udp", "DTLS connected", "SRTP SRTP_", "RTP PCMU"} {
@@ -85,4 +58,50 @@ func TestDinoMediaCommand(t *testing.T) {
 	if !strings.Contains(stdout.String(), "audio: PCMU") {
 		t.Error("the human output shows no audio line")
 	}
+}
+
+// dinoCommandCall runs jmi call --media-log to Dino's account, accepts in
+// Dino, and waits for jmi to exit: answered says whether Dino answered
+// (jmi exited 0) or not (exit 4 at the ring timeout); any other end fails
+// the test.
+func dinoCommandCall(t *testing.T, w *world, bin string) (stdout, stderr *syncBuffer, answered bool) {
+	t.Helper()
+	d := w.dino
+	notes := d.Notices()
+	cmd := exec.Command(bin, "call", "--media-log", "--hangup-after", "3s", "--ring-timeout", "15s",
+		"--jid", "romeo@"+w.srv.Domain+"/cli", "--server", w.srv.Addr, "--ca-file", w.srv.CAFile, "--data-dir", t.TempDir(),
+		w.juliet.String())
+	cmd.Env = append(os.Environ(), "JMI_PASSWORD="+prosodytest.Password("romeo"))
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		t.Logf("jmi call --media-log with Dino 0.4.2:\n%s\n%s", stdout.String(), stderr.String())
+	}()
+	n := ringing(t, d, notes, "romeo@"+w.srv.Domain)
+	if err := d.Click(n.ID, "accept"); err != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 4 {
+			return stdout, stderr, false
+		}
+		if err != nil {
+			t.Fatalf("jmi call: %v", err)
+		}
+		return stdout, stderr, true
+	case <-time.After(wait):
+		_ = cmd.Process.Kill()
+		<-exited
+		t.Fatalf("jmi call did not end within %s", wait)
+	}
+	return nil, nil, false
 }

@@ -90,17 +90,40 @@ func TestDinoMedia(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	notes, log := d.Notices(), d.Stanzas()
-	h, err := romeo.Call(ctx, w.juliet, "audio")
-	if err != nil {
-		t.Fatal(err)
+	// Dino 0.4.2 now and then opens its call window on the click and
+	// never sends <proceed/> (about 1 run in 4 here, and once in CI), and
+	// now and then draws no call button: a flake of Dino's, not of the
+	// call. The test withdraws, restarts Dino and tries again, twice at
+	// most, and says so in its log.
+	const attempts = 3
+	var h *client.Call
+	var log int
+	for attempt := 1; ; attempt++ {
+		var notes int
+		notes, log = d.Notices(), d.Stanzas()
+		h, err = romeo.Call(ctx, w.juliet, "audio")
+		if err != nil {
+			t.Fatal(err)
+		}
+		received(t, d, log, "propose", h.ID())
+		n := ringing(t, d, notes, "romeo@"+w.srv.Domain)
+		if err := d.Click(n.ID, "accept"); err != nil {
+			t.Fatal(err)
+		}
+		if answered(romeo, h.ID(), dinoAnswerWait) {
+			break
+		}
+		if attempt == attempts {
+			t.Fatalf("Dino did not answer after the click, %d times", attempts)
+		}
+		t.Logf("Dino did not answer within %s of the click (attempt %d of %d): withdrawing, restarting Dino", dinoAnswerWait, attempt, attempts)
+		if err := h.Withdraw(ctxFor(t), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	received(t, d, log, "propose", h.ID())
-	n := ringing(t, d, notes, "romeo@"+w.srv.Domain)
-	if err := d.Click(n.ID, "accept"); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, romeo, "proceeded", is(call.EventProceeded, h.ID()))
 	accept, _, err := d.WaitStanza(ctxFor(t), log, "Dino's session-accept", func(s dinopeer.Stanza) bool {
 		j := s.Find("urn:xmpp:jingle:1", "jingle")
 		return !s.In && j != nil && j.Attr("action") == "session-accept" && j.Attr("sid") == h.ID()
@@ -129,10 +152,23 @@ func TestDinoMedia(t *testing.T) {
 	if err := d.OpenConversation(ctxFor(t), 0); err != nil {
 		t.Fatal(err)
 	}
-	log = d.Stanzas()
-	propose, err := d.StartAudioCall(ctxWithin(t, startWait), log)
-	if err != nil {
-		t.Fatal(err)
+	var propose dinopeer.Stanza
+	for attempt := 1; ; attempt++ {
+		log = d.Stanzas()
+		propose, err = d.StartAudioCall(ctxWithin(t, startWait), log)
+		if err == nil {
+			break
+		}
+		if attempt == attempts {
+			t.Fatal(err)
+		}
+		t.Logf("%v (attempt %d of %d): restarting Dino", err, attempt, attempts)
+		if err := d.Restart(ctxWithin(t, startWait)); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.OpenConversation(ctxFor(t), 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	id := propose.Child(jmi.NS, "propose").Attr("id")
 	waitEvent(t, romeo, "incoming call from Dino", is(call.EventIncoming, id))
@@ -148,6 +184,30 @@ func TestDinoMedia(t *testing.T) {
 		return s.In && j != nil && j.Attr("action") == "session-terminate" && j.Attr("sid") == id
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dinoAnswerWait bounds the wait for Dino's answer after the click: it
+// answers in well under a second when it does.
+const dinoAnswerWait = 15 * time.Second
+
+// answered waits up to d for call id to be proceeded on c, passing over
+// other events.
+func answered(c *client.Client, id string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				return false
+			}
+			if ev.Type == call.EventProceeded && ev.ID == id {
+				return true
+			}
+		case <-deadline.C:
+			return false
+		}
 	}
 }
 
