@@ -129,6 +129,7 @@ type Session struct {
 	codecs []Codec
 	log    *slog.Logger
 	pc     *webrtc.PeerConnection
+	pcMu   sync.Mutex // serializes pc.Close and pc.GetStats, which pion does not
 	sender *webrtc.RTPSender
 	dtls   *webrtc.DTLSTransport
 
@@ -194,6 +195,13 @@ func NewSession(cfg Config) (*Session, error) {
 		// none to wait for.
 		se.SetRelayAcceptanceMinWait(0)
 	}
+	// pion closes the PeerConnection on its own goroutine when the peer's
+	// DTLS says close_notify, and that close races with GetStats (pion
+	// v4.2.26 writes pc.statsGetter without the lock GetStats reads it
+	// under: seen by -race through Stats). The session ends when its call
+	// ends (session-terminate, finish) or ICE fails, and Close is then
+	// serialized with Stats by pcMu.
+	se.DisableCloseByDTLS(true)
 	if cfg.Configure != nil {
 		cfg.Configure(&se)
 	}
@@ -790,7 +798,9 @@ func (s *Session) Close() error {
 	s.closed = true
 	close(s.stop)
 	s.mu.Unlock()
+	s.pcMu.Lock()
 	err := s.pc.Close() // ends the ICE, DTLS and SRTP goroutines, and the tracks' reads
+	s.pcMu.Unlock()
 	s.wg.Wait()
 	s.mu.Lock()
 	s.state = StateClosed

@@ -184,7 +184,9 @@ func (s *Session) Stats() Stats {
 			st.SelectedPair = candidateString(pair.Local) + " <-> " + candidateString(pair.Remote)
 		}
 	}
+	s.pcMu.Lock()
 	report := s.pc.GetStats()
+	s.pcMu.Unlock()
 	candidates := map[string]string{}
 	for _, v := range report {
 		if cs, ok := v.(webrtc.ICECandidateStats); ok {
