@@ -718,6 +718,44 @@ func (d *Dino) StartAudioCall(ctx context.Context, from int) (Stanza, error) {
 
 const nsJMI = "urn:xmpp:jingle-message:0"
 
+// hangUpButton is where Dino 0.4.2 draws the red hang-up button in its
+// call window (704x528 on the Xvfb screen, the microphone and camera
+// buttons to its left), relative to that window.
+var hangUpButton = [2]int{421, 475}
+
+// HangUp presses the hang-up button of Dino's call window, as a person
+// would, until Dino sends session-terminate for call sid (its hang-up:
+// Dino 0.4.2 sends no <finish/>), or ctx ends. The call window is the
+// visible window named Dino other than the main one, and may lie under
+// it: it is raised first.
+func (d *Dino) HangUp(ctx context.Context, from int, sid string) (Stanza, error) {
+	for {
+		find := exec.Command("sh", "-c", `for w in $(xdotool search --onlyvisible --name '^Dino$'); do eval $(xdotool getwindowgeometry --shell $w); [ "$WIDTH" != 1200 ] && [ "$WIDTH" -gt 1 ] && echo $w; done`)
+		find.Env = d.env
+		out, err := find.Output()
+		if err != nil {
+			return Stanza{}, fmt.Errorf("dinopeer: finding the call window: %w", err)
+		}
+		for _, w := range strings.Fields(string(out)) {
+			if err := d.xdotool("windowraise", w, "mousemove", "--window", w, fmt.Sprint(hangUpButton[0]), fmt.Sprint(hangUpButton[1]), "click", "1"); err != nil {
+				return Stanza{}, err
+			}
+		}
+		try, cancel := context.WithTimeout(ctx, time.Second)
+		s, _, err := d.stanzas.wait(try, from, "session-terminate", func(s Stanza) bool {
+			j := s.Find("urn:xmpp:jingle:1", "jingle")
+			return !s.In && j != nil && j.Attr("action") == "session-terminate" && j.Attr("sid") == sid
+		})
+		cancel()
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			return Stanza{}, fmt.Errorf("dinopeer: no session-terminate after pressing Dino's hang-up button: %w\n%s", ctx.Err(), d.describeStanzas(from))
+		}
+	}
+}
+
 // xdotool runs xdotool on Dino's display.
 func (d *Dino) xdotool(args ...string) error {
 	cmd := exec.Command("xdotool", args...)
