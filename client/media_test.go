@@ -70,6 +70,8 @@ type mediaSide struct {
 	// must never start media.
 	sources int
 	log     *logBuffer
+	// relayOnly makes its calls' media go through TURN only.
+	relayOnly bool
 }
 
 func newMediaSide(name string, tone float64) *mediaSide {
@@ -79,6 +81,7 @@ func newMediaSide(name string, tone float64) *mediaSide {
 func (s *mediaSide) config() *MediaConfig {
 	return &MediaConfig{
 		LoopbackOnly: true,
+		RelayOnly:    s.relayOnly,
 		Source: func(id string) (media.Source, error) {
 			s.mu.Lock()
 			s.sources++
@@ -422,6 +425,25 @@ func TestE2EMediaFeatures(t *testing.T) {
 
 // waitHeard waits until side heard a second of call id, and checks it was
 // the tone want.
+// callHeard places a call from caller to callee's account, answers it on
+// callee, and waits until each side heard a second of the other's tone.
+func callHeard(t testing.TB, w *world, caller *Client, callerSide *mediaSide, callee *Client, calleeSide *mediaSide) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*eventWait)
+	defer cancel()
+	id, err := callID(caller.Call(ctx, callee.Account().Bare(), "audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, callee, "incoming", is(call.EventIncoming, id), eventWait)
+	if err := callee.CallByID(id).Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeard(t, calleeSide, id, callerSide.tone)
+	waitHeard(t, callerSide, id, calleeSide.tone)
+	return id
+}
+
 func waitHeard(t testing.TB, side *mediaSide, id string, want float64) {
 	t.Helper()
 	select {
@@ -446,16 +468,7 @@ func TestE2EMediaEndsAlone(t *testing.T) {
 	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
 	juliet := w.mediaDevice(t, "juliet", "phone", phone)
 	for _, alone := range []string{"session-terminate", "finish"} {
-		id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
-		if err := juliet.CallByID(id).Answer(ctx); err != nil {
-			t.Fatal(err)
-		}
-		waitHeard(t, phone, id, 440)
-		waitHeard(t, orchard, id, 660)
+		id := callHeard(t, w, romeo, orchard, juliet, phone)
 		if alone == "session-terminate" {
 			// Romeo's device sends what Dino sends, behind the back of its
 			// own Jingle engine.
@@ -568,16 +581,7 @@ func TestE2EMediaEmbedded(t *testing.T) {
 	romeo := w.mediaDevice(t, "romeo", "orchard", orchard)
 	app := newEmbeddedAppWith(t, w, w.users["juliet"], "phone", Config{Trust: trustAll, Media: phone.config()})
 	juliet := app.jmi
-	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
-	if err := juliet.CallByID(id).Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitHeard(t, phone, id, 440)
-	waitHeard(t, orchard, id, 660)
+	id := callHeard(t, w, romeo, orchard, juliet, phone)
 	checkConnected(t, "romeo", romeo, id)
 	checkConnected(t, "embedded phone", juliet, id)
 	if err := juliet.CallByID(id).HangUp(ctx, nil); err != nil {
@@ -599,14 +603,8 @@ func TestE2EMediaRelayFromServer(t *testing.T) {
 		Host: turn.Host, Port: turn.Port, Secret: turn.Secret, User: "jmi", TTL: time.Hour,
 	}})})
 	orchard, phone := newMediaSide("romeo", 440), newMediaSide("phone", 660)
-	relayed := func(who, resource string, side *mediaSide) *Client {
-		cfg := w.config(who, resource)
-		cfg.Media = side.config()
-		cfg.Media.RelayOnly = true
-		cfg.Logger = slog.New(slog.NewTextHandler(side.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		return w.login(t, cfg)
-	}
-	romeo, juliet := relayed("romeo", "orchard", orchard), relayed("juliet", "phone", phone)
+	orchard.relayOnly, phone.relayOnly = true, true
+	romeo, juliet := w.mediaDevice(t, "romeo", "orchard", orchard), w.mediaDevice(t, "juliet", "phone", phone)
 	// The services are asked for after the login: wait until both have them.
 	// (Polled under a deadline: the client has no event for it.)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -621,18 +619,7 @@ func TestE2EMediaRelayFromServer(t *testing.T) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*eventWait)
-	defer cancel()
-	id, err := callID(romeo.Call(ctx, w.bare("juliet"), "audio"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, juliet, "incoming", is(call.EventIncoming, id), eventWait)
-	if err := juliet.CallByID(id).Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitHeard(t, orchard, id, 660)
-	waitHeard(t, phone, id, 440)
+	id := callHeard(t, w, romeo, orchard, juliet, phone)
 	for name, c := range map[string]*Client{"romeo": romeo, "juliet": juliet} {
 		checkConnected(t, name, c, id)
 		st, _ := c.CallByID(id).MediaStats()
