@@ -181,6 +181,14 @@ func (c *Client) peerFeatures(ctx context.Context, to jid.JID) ([]string, error)
 		return nil, err
 	}
 	defer r.Close()
+	return readFeatures(r, to)
+}
+
+// readFeatures reads the features of a disco#info answer from to, as the
+// session hands it over (the <iq/> first): at most maxPeerFeatures of
+// them, in the disco#info namespace only; an answer of another type than
+// result is an error.
+func readFeatures(r xml.TokenReader, to jid.JID) ([]string, error) {
 	var features []string
 	first := true
 	for {
