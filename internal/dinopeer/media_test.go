@@ -101,7 +101,7 @@ func TestDinoMedia(t *testing.T) {
 	for attempt := 1; ; attempt++ {
 		var notes int
 		notes, log = d.Notices(), d.Stanzas()
-		h, err = romeo.Call(ctx, w.juliet, "audio")
+		h, err = romeo.Call(ctxFor(t), w.juliet, "audio")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestDinoMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Dino's session-accept: %s", accept.String())
-	flowsWithDino(t, ctx, h)
+	flowsWithDino(t, ctxFor(t), h)
 	if err := h.HangUp(ctxFor(t), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestDinoMedia(t *testing.T) {
 	if err := romeo.CallByID(id).Answer(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
-	flowsWithDino(t, ctx, romeo.CallByID(id))
+	flowsWithDino(t, ctxFor(t), romeo.CallByID(id))
 	// This time the hang-up is Dino's: its session-terminate alone ends
 	// the call and the media on jmi's side too.
 	if _, err := d.HangUp(ctxFor(t), log, id); err != nil {
